@@ -1,0 +1,1 @@
+/* placeholder */ typedef int sc_placeholder_;
