@@ -1,0 +1,97 @@
+/* See file.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+
+int
+file_read(const char *path, size_t max, char **bufp, size_t *lenp,
+    struct sc_error *err)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = NULL, *nbuf;
+	int fd, r = SC_OK;
+	ssize_t n;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return sc_errorf(err, SC_EIO, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (len + 1 >= cap || buf == NULL) {
+			if (buf != NULL)
+				cap *= 2;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				r = sc_errorf(err, SC_ENOMEM, "%s: out of "
+				    "memory", path);
+				goto out;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			r = sc_errorf(err, SC_EIO, "%s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			r = sc_errorf(err, SC_ELIMIT, "%s: larger than the "
+			    "limit of %zu bytes", path, max);
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int
+file_write_atomic(const char *path, const void *buf, size_t len,
+    struct sc_error *err)
+{
+	char tmp[4096];
+	const char *p = buf;
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp))
+		return sc_errorf(err, SC_EINVAL, "%s: path too long", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
+	    == -1)
+		return sc_errorf(err, SC_EIO, "%s: %s", tmp, strerror(errno));
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			sc_errorf(err, SC_EIO, "%s: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			return SC_EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		sc_errorf(err, SC_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return SC_EIO;
+	}
+	return SC_OK;
+}
