@@ -66,14 +66,25 @@ file_write_atomic(const char *path, const void *buf, size_t len,
 {
 	char tmp[4096];
 	const char *p = buf;
+	struct stat st;
 	int fd;
 
+	/* Not a regular file (/dev/stdout, a FIFO): write in place; renaming
+	 * over it would replace the device node. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+			return sc_errorf(err, SC_EIO, "%s: %s", path,
+			    strerror(errno));
+		snprintf(tmp, sizeof(tmp), "%s", path);
+		goto write;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
 	    (long)getpid()) >= sizeof(tmp))
 		return sc_errorf(err, SC_EINVAL, "%s: path too long", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
 	    == -1)
 		return sc_errorf(err, SC_EIO, "%s: %s", tmp, strerror(errno));
+write:
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -82,15 +93,18 @@ file_write_atomic(const char *path, const void *buf, size_t len,
 		if (n == -1) {
 			sc_errorf(err, SC_EIO, "%s: %s", tmp, strerror(errno));
 			close(fd);
-			unlink(tmp);
+			if (strcmp(tmp, path) != 0)
+				unlink(tmp);
 			return SC_EIO;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
+	if (close(fd) == -1 || (strcmp(tmp, path) != 0 &&
+	    rename(tmp, path) == -1)) {
 		sc_errorf(err, SC_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
+		if (strcmp(tmp, path) != 0)
+			unlink(tmp);
 		return SC_EIO;
 	}
 	return SC_OK;
