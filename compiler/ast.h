@@ -77,8 +77,9 @@ struct node {
 	bool is_mut;			/* N_LET: 'let mut' */
 	bool has_semi;			/* N_EXPR_STMT: explicit ';' followed */
 	bool has_value;			/* N_BLOCK: last item is its value */
-	struct pos pos;			/* first token; operator for N_BINARY */
-	const char *name;		/* N_NAME N_CALL N_LET N_FOR_*: interned */
+	struct pos pos;			/* first token; the operator for
+					   N_BINARY, the '=' for N_ASSIGN */
+	const char *name;		/* N_NAME N_CALL N_LET N_FOR_*: arena */
 	struct node *a;			/* first child (see node_kind) */
 	struct node *b;			/* second child */
 	struct node *c;			/* third child */
@@ -95,13 +96,13 @@ struct node {
 };
 
 struct param {
-	const char *name;		/* interned */
+	const char *name;		/* arena copy */
 	struct pos pos;			/* of the name */
 	struct texpr *texpr;		/* declared type (required) */
 };
 
 struct fn_decl {
-	const char *name;		/* interned */
+	const char *name;		/* arena copy */
 	struct pos pos;			/* of the name */
 	bool is_async;			/* 'async fn' */
 	struct param *params;		/* arena array */
@@ -113,7 +114,7 @@ struct fn_decl {
 
 struct extern_fn {
 	const char *library;		/* extern "LIBRARY" */
-	const char *name;		/* interned */
+	const char *name;		/* arena copy */
 	struct pos pos;			/* of the name */
 	struct param *params;
 	uint32_t nparams;

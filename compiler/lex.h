@@ -26,7 +26,9 @@ enum tok_kind {
 	TOK_ERROR,		/* already diagnosed */
 	TOK_NEWLINE,
 	TOK_IDENT,		/* text */
-	TOK_INT,		/* ival */
+	TOK_INT,		/* ival; 9223372036854775808 (2^63) comes
+				   back as INT64_MIN, which the parser
+				   accepts only right after a unary '-' */
 	TOK_FLOAT,		/* fval */
 	TOK_STRING,		/* text, len: escapes decoded */
 	/* keywords */
@@ -47,8 +49,10 @@ enum tok_kind {
 struct token {
 	uint8_t kind;			/* enum tok_kind */
 	struct pos pos;			/* first byte */
-	const char *text;		/* TOK_IDENT: interned; TOK_STRING: bytes */
-	uint32_t len;			/* TOK_STRING: bytes without the NUL */
+	const char *text;		/* TOK_IDENT: arena copy; TOK_STRING:
+					   bytes, escapes decoded */
+	uint32_t len;			/* TOK_IDENT, TOK_STRING: bytes without
+					   the NUL */
 	int64_t ival;			/* TOK_INT */
 	double fval;			/* TOK_FLOAT */
 };
