@@ -50,6 +50,7 @@ budget_free(void *data, void *p)
 	free(p);
 }
 
+/* The Script kind a ctype carries across the FFI; VK__COUNT if ct is bad. */
 unsigned
 ctype_vkind(unsigned ct)
 {
@@ -66,6 +67,7 @@ ctype_vkind(unsigned ct)
 	return ct < CT__COUNT ? kinds[ct] : VK__COUNT;
 }
 
+/* The Script spelling of a ctype ("i32"); "?" if ct is bad. */
 const char *
 ctype_name(unsigned ct)
 {
@@ -455,6 +457,11 @@ out:
 	return r;
 }
 
+/*
+ * Free a module from modio_decode(), including one that decode_module()
+ * left half-built: counts are set before elements, and unset pointers are
+ * NULL. Not for modules built in the compiler's arena.
+ */
 void
 module_free(struct module *m)
 {

@@ -68,6 +68,7 @@ compress(uint32_t h[8], const uint8_t *p)
 	h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+/* Start a digest with the initial hash value. */
 void
 sha256_init(struct sha256_ctx *c)
 {
@@ -82,6 +83,7 @@ sha256_init(struct sha256_ctx *c)
 	c->nbuf = 0;
 }
 
+/* Absorb len bytes: complete blocks are compressed, the rest buffered. */
 void
 sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 {
@@ -110,6 +112,7 @@ sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 	}
 }
 
+/* Pad, compress the last block(s) and write the digest; wipes c. */
 void
 sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_BYTES])
 {
@@ -137,6 +140,7 @@ sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_BYTES])
 	memset(c, 0, sizeof(*c));
 }
 
+/* One-shot digest of data[0..len). */
 void
 sha256(const void *data, size_t len, uint8_t out[SHA256_BYTES])
 {
