@@ -28,12 +28,14 @@
 struct budget {
 	size_t used;			/* bytes handed out, with overhead */
 	bool exceeded;			/* an allocation was refused */
+	bool oom;			/* malloc itself failed */
 };
 
 static void *
 budget_alloc(void *data, size_t size)
 {
 	struct budget *b = data;
+	void *p;
 
 	if (size > MODIO_UNPACK_MEM_MAX ||
 	    b->used + size + MODIO_ALLOC_OVERHEAD > MODIO_UNPACK_MEM_MAX) {
@@ -41,7 +43,9 @@ budget_alloc(void *data, size_t size)
 		return NULL;
 	}
 	b->used += size + MODIO_ALLOC_OVERHEAD;
-	return malloc(size > 0 ? size : 1);
+	if ((p = malloc(size > 0 ? size : 1)) == NULL)
+		b->oom = true;
+	return p;
 }
 
 static void
@@ -424,7 +428,7 @@ int
 modio_decode(const uint8_t *buf, size_t len, struct module **mp,
     struct sc_error *err)
 {
-	struct budget b = { 0, false };
+	struct budget b = { 0, false, false };
 	ProtobufCAllocator pa = { budget_alloc, budget_free, &b };
 	Sbc__Module *pm = NULL;
 	struct module *m = NULL;
@@ -436,6 +440,9 @@ modio_decode(const uint8_t *buf, size_t len, struct module **mp,
 		    "(MODULE_BYTES_MAX %u)", len, MODULE_BYTES_MAX);
 	pm = sbc__module__unpack(&pa, len, len > 0 ? buf : NULL);
 	if (pm == NULL) {
+		if (b.oom)
+			return sc_errorf(err, SC_ENOMEM, "out of memory "
+			    "decoding module");
 		if (b.exceeded)
 			return sc_errorf(err, SC_EBADMOD, "module: decoding "
 			    "needs more than %u bytes of memory "

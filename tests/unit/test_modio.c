@@ -11,6 +11,33 @@
 #include "testmod.h"
 #include "verify.h"
 
+/*
+ * Allocation faults: the test links with -Wl,--wrap=malloc,--wrap=calloc,
+ * so every malloc/calloc in modio (and protobuf-c's allocations, which go
+ * through modio's allocator) passes here; allocation number fail_at fails.
+ */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+static unsigned long nallocs, fail_at;
+
+void *
+__wrap_malloc(size_t n)
+{
+	if (fail_at != 0 && ++nallocs == fail_at)
+		return NULL;
+	return __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (fail_at != 0 && ++nallocs == fail_at)
+		return NULL;
+	return __real_calloc(n, size);
+}
+
 static void
 check_same(const struct module *a, const struct module *b)
 {
@@ -539,6 +566,60 @@ test_ctypes(void)
 	CHECK_STR_EQ(ctype_name(99), "?");
 }
 
+/* Fail allocation 1, 2, ... of decode and of encode until one succeeds:
+ * each failure is SC_ENOMEM with nothing returned and nothing leaked. */
+static void
+test_alloc_failures(void)
+{
+	struct sc_error err;
+	struct module *m;
+	uint8_t *buf, *out;
+	size_t len, olen;
+	unsigned long n;
+	int r;
+
+	testmod_reset();
+	buf = encode(&len);
+	if (buf == NULL)
+		return;
+	for (n = 1; n < 10000; n++) {
+		nallocs = 0;
+		fail_at = n;
+		r = modio_decode(buf, len, &m, &err);
+		fail_at = 0;
+		if (r == SC_OK)
+			break;
+		CHECK_INT_EQ(r, SC_ENOMEM);
+		CHECK(m == NULL);
+		CHECK_STR_CONTAINS(err.msg, "out of memory decoding ");
+	}
+	/* Dozens of allocation points, each failed once. */
+	CHECK(n > 50 && n < 10000);
+	if (r != SC_OK)
+		return;
+	check_same(&tm.m, m);
+	for (n = 1; n < 10000; n++) {
+		nallocs = 0;
+		fail_at = n;
+		out = (uint8_t *)1;
+		r = modio_encode(m, &out, &olen, &err);
+		fail_at = 0;
+		if (r == SC_OK)
+			break;
+		CHECK_INT_EQ(r, SC_ENOMEM);
+		CHECK(out == NULL);
+		CHECK_STR_EQ(err.msg, "out of memory encoding module");
+	}
+	CHECK(n > 10 && n < 10000);
+	if (r == SC_OK) {
+		CHECK_INT_EQ(olen, len);
+		CHECK(memcmp(out, buf, len) == 0);
+		free(out);
+	}
+	module_free(m);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -552,5 +633,6 @@ main(void)
 	RUN(test_garbage);
 	RUN(test_truncate_and_flip);
 	RUN(test_ctypes);
+	RUN(test_alloc_failures);
 	return check_done();
 }
