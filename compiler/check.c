@@ -36,6 +36,8 @@ struct checker {
 	struct type *types;		/* interned composite types */
 	struct sym *globals;		/* functions, externs, builtins */
 	struct fn_ctx *fx;		/* function being checked */
+	unsigned depth;			/* expr() recursion, for the cap */
+	bool too_deep;			/* the cap was hit and reported */
 };
 
 static const struct {
@@ -870,12 +872,10 @@ check_let(struct checker *c, struct node *n)
 }
 
 static struct type *
-expr(struct checker *c, struct node *n, struct type *want)
+expr_kind(struct checker *c, struct node *n, struct type *want)
 {
 	struct checked *o = c->out;
 
-	if (n == NULL)
-		return o->t_error;
 	switch (n->kind) {
 	case N_INT:	return set(n, o->t_int);
 	case N_FLOAT:	return set(n, o->t_float);
@@ -913,6 +913,34 @@ expr(struct checker *c, struct node *n, struct type *want)
 		return set(n, expr(c, n->a, want));
 	}
 	return set(n, o->t_error);
+}
+
+/*
+ * Check the expression n (want: the type the context expects, or NULL).
+ * The parser caps nesting, but `1 + 1 + ...` is a left-deep tree of any
+ * depth; checking (and later emission) recurse over it, so depth is capped
+ * here, before anything else walks the tree.
+ */
+static struct type *
+expr(struct checker *c, struct node *n, struct type *want)
+{
+	struct type *t;
+
+	if (n == NULL)
+		return c->out->t_error;
+	if (c->too_deep)
+		return set(n, c->out->t_error);
+	if (c->depth >= CHECK_DEPTH_MAX) {
+		diag_error(c->d, n->pos, "expression too deep: more than %u "
+		    "nested operations (split it with `let`)",
+		    CHECK_DEPTH_MAX);
+		c->too_deep = true;	/* report once; the rest is skipped */
+		return set(n, c->out->t_error);
+	}
+	c->depth++;
+	t = expr_kind(c, n, want);
+	c->depth--;
+	return t;
 }
 
 /*

@@ -78,6 +78,9 @@ struct checked {
 };
 
 #define TOP_LEVEL_NAME		"<top-level>"
+/* Depth of the expression tree (nesting plus operator chains like
+ * 1 + 1 + ...), which bounds the recursion of checking and emission. */
+#define CHECK_DEPTH_MAX		1000
 
 /* Check p. Returns NULL when errors were recorded (or the arena failed). */
 struct checked *check_program(struct program *p, struct arena *a,

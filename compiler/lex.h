@@ -16,7 +16,7 @@
 struct arena;
 struct diags;
 
-/* Limits on source text, documented in docs/language-limits.md. */
+/* Limits on source text, documented in docs/language.md. */
 #define SOURCE_BYTES_MAX	(16u << 20)	/* whole file */
 #define IDENT_BYTES_MAX		255u		/* one identifier */
 #define STRING_BYTES_MAX	(1u << 20)	/* one string literal */

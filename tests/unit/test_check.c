@@ -212,6 +212,30 @@ several_errors_reported(void)
 	    "3:9: error: unknown name 'nope2'\n");
 }
 
+/* A left-deep operator chain is as deep as it is long: capped, no crash. */
+static void
+deep_chains(void)
+{
+	size_t n = 100000, cap = n * 4 + 64, off;
+	char *src = malloc(cap), *big = malloc(8192);
+
+	if (src == NULL || big == NULL)
+		return;
+	off = (size_t)snprintf(src, cap, "let x = 1");
+	for (size_t i = 1; i < n; i++)
+		off += (size_t)snprintf(src + off, cap - off, " + 1");
+	snprintf(src + off, cap - off, "\nprintln(x)\n");
+	CHECK_STR_CONTAINS(diags_of(src, big, 8192), "error: expression too "
+	    "deep: more than 1000 nested operations (split it with `let`)");
+	off = (size_t)snprintf(src, cap, "let x = true");
+	for (size_t i = 1; i < 900; i++)
+		off += (size_t)snprintf(src + off, cap - off, " && true");
+	snprintf(src + off, cap - off, "\nprintln(x)\n");
+	CHECK_STR_EQ(diags_of(src, big, 8192), "");
+	free(src);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -226,5 +250,6 @@ main(void)
 	RUN(control_flow_types);
 	RUN(externs);
 	RUN(several_errors_reported);
+	RUN(deep_chains);
 	return check_done();
 }
