@@ -1,1 +1,1118 @@
-/* placeholder */ typedef int sc_placeholder_;
+/*
+ * The interpreter's slow paths: everything that allocates, fails, suspends
+ * or calls out (Lua's lvm.c / ldo.c split). The dispatch loop in vm.c saves
+ * the frame's pc before calling any of these, so a failure here is reported
+ * at the right line. Ops return VM_CONT to continue, an enum vm_status when
+ * the task stopped, or a negative SC_E* with vm->err set.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sched.h"
+#include "vm.h"
+
+/* Results of polling a leaf future or a task (besides errors). */
+enum { POLL_READY = 10, POLL_PENDING = 11, POLL_FAILED = 12 };
+
+/* A suspended task: per frame (outermost first) the function and state,
+ * then the live values of every frame in order. */
+struct sframe {
+	uint32_t fn;			/* function index */
+	uint32_t state;			/* index in fn->states */
+};
+
+struct susp {
+	uint32_t nframes;		/* frames */
+	uint32_t nvals;			/* live values in all frames */
+	struct sframe f[];		/* then nvals union value */
+};
+
+/* A preempted task: its frames and whole register stack, as they were. */
+struct park {
+	uint32_t nframes;		/* frames */
+	uint32_t nregs;			/* registers */
+	struct frame f[];		/* then nregs union value */
+};
+
+static size_t
+susp_size(uint32_t nframes, uint32_t nvals)
+{
+	return sizeof(struct susp) + (size_t)nframes * sizeof(struct sframe) +
+	    (size_t)nvals * sizeof(union value);
+}
+
+static union value *
+susp_vals(struct susp *s)
+{
+	return (union value *)(void *)(s->f + s->nframes);
+}
+
+static size_t
+park_size(uint32_t nframes, uint32_t nregs)
+{
+	return sizeof(struct park) + (size_t)nframes * sizeof(struct frame) +
+	    (size_t)nregs * sizeof(union value);
+}
+
+static union value *
+park_regs(struct park *p)
+{
+	return (union value *)(void *)(p->f + p->nframes);
+}
+
+static const struct module *
+mod_of(const struct task *t)
+{
+	return t->job->prog->m;
+}
+
+static struct frame *
+top(struct vm *vm)
+{
+	return &vm->frames[vm->nframes - 1];
+}
+
+static union value *
+top_regs(struct vm *vm)
+{
+	return vm->regs + top(vm)->base;
+}
+
+/* The state of fn at the AWAIT/AWAITT at pc (binary search), or -1. */
+static int64_t
+find_state(const struct mod_fn *fn, uint32_t pc)
+{
+	uint32_t lo = 0, hi = fn->nstates;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (fn->states[mid].pc < pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < fn->nstates && fn->states[lo].pc == pc)
+		return lo;
+	return -1;
+}
+
+int
+vm_err_mem(struct vm *vm, struct task *t, int code, size_t more)
+{
+	if (code == SC_ELIMIT || mem_fail_code(&t->mem, more) == SC_ELIMIT)
+		return sc_errorf(&vm->err, SC_ELIMIT,
+		    "task memory limit (%zu bytes) exceeded", t->mem.limit);
+	return sc_errorf(&vm->err, SC_ENOMEM, "out of memory");
+}
+
+static void
+add_trace(struct sbuf *b, struct vm *vm, struct task *t)
+{
+	const char *src = mod_of(t)->source_name;
+
+	for (uint32_t n = vm->nframes; n-- > 0;) {
+		const struct frame *f = &vm->frames[n];
+		const struct mod_fn *fn = f->fn;
+		uint32_t pc = f->pc > 0 ? f->pc - 1 : 0;
+		uint32_t line = fn->lines != NULL && pc < fn->ncode ?
+		    fn->lines[pc] : fn->line;
+
+		sbuf_addf(b, "\n  at %s (%s:%u)", fn->name ? fn->name : "?",
+		    src ? src : "?", line);
+	}
+}
+
+/* Forget what t waits on: waiter list, timer, leaf future. */
+static void
+drop_wait(struct vm *vm, struct task *t)
+{
+	sched_unwait(vm->s, t);
+	if (t->waiting_on != NULL) {
+		struct task *w = t->waiting_on;
+
+		t->waiting_on = NULL;
+		obj_unref(&w->o);
+	}
+	if (t->fut != NULL) {
+		struct vfut *f = t->fut;
+
+		t->fut = NULL;
+		obj_unref(&f->h.o);
+	}
+	t->wait = WAIT_NONE;
+}
+
+/*
+ * Fail t: error text = msg + the trace of its frames (innermost first),
+ * then unwind every frame. Always returns VM_ENDED.
+ */
+int
+vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
+    size_t len)
+{
+	struct sbuf b = { .max = ERROR_TEXT_MAX };
+
+	sbuf_add(&b, msg, len);
+	add_trace(&b, vm, t);
+	while (vm->nframes > 0)
+		vm_pop(vm, t);
+	drop_wait(vm, t);
+	free(t->error);
+	t->error = b.p;			/* NULL if out of memory: reported so */
+	t->state = (uint8_t)state;
+	return VM_ENDED;
+}
+
+static int
+fail_err(struct vm *vm, struct task *t)
+{
+	return vm_fail(vm, t, TASK_FAILED, vm->err.msg, strlen(vm->err.msg));
+}
+
+static int
+kind_mismatch(struct vm *vm, const char *what, unsigned have, unsigned want)
+{
+	return sc_errorf(&vm->err, SC_ERUNTIME,
+	    "kind mismatch: %s gives %s, register holds %s", what,
+	    vkind_name(have), vkind_name(want));
+}
+
+/* Kind of the register the pending await/call result goes to. */
+static unsigned
+dst_kind(struct vm *vm, struct task *t)
+{
+	const struct frame *f;
+
+	if (vm->nframes == 0)
+		return t->o.ekind;
+	f = top(vm);
+	return f->fn->reg_kinds[INS_A(f->fn->code[f->pc - 1])];
+}
+
+int
+vm_deliver(struct vm *vm, struct task *t, union value res)
+{
+	const struct frame *f;
+	union value *r;
+	unsigned a;
+
+	if (vm->nframes == 0) {
+		t->result = res;
+		t->state = TASK_DONE;
+		return VM_ENDED;
+	}
+	f = top(vm);
+	a = INS_A(f->fn->code[f->pc - 1]);
+	r = vm->regs + f->base + a;
+	val_release(f->fn->reg_kinds[a], *r);
+	*r = res;
+	return VM_CONT;
+}
+
+/* Assign a fresh object to R[A] of the top frame (releasing the old). */
+static void
+set_ref(struct vm *vm, unsigned a, struct obj *o)
+{
+	union value *r = top_regs(vm) + a;
+
+	obj_unref(r->o);
+	r->o = o;
+}
+
+/*
+ * Suspend t at the await states of all its frames: keep each frame's live
+ * registers only, release the rest. Returns VM_WAITING, or VM_YIELDED for
+ * yield_now (the scheduler requeues it).
+ */
+static int
+suspend(struct vm *vm, struct task *t)
+{
+	uint32_t nvals = 0;
+	struct susp *s = NULL;
+	size_t size;
+
+	for (uint32_t n = 0; n < vm->nframes; n++) {
+		const struct frame *f = &vm->frames[n];
+		int64_t st = find_state(f->fn, f->pc - 1);
+
+		if (SC_NEVER(st < 0))
+			return sc_errorf(&vm->err, SC_EBADMOD,
+			    "function %s, pc %u: no state for await",
+			    f->fn->name, f->pc - 1);
+		nvals += f->fn->states[st].nlive;
+	}
+	if (vm->nframes > 0) {
+		size = susp_size(vm->nframes, nvals);
+		if ((s = mem_alloc(&t->mem, NULL, 0, size)) == NULL)
+			return vm_err_mem(vm, t, SC_ENOMEM, size);
+		s->nframes = vm->nframes;
+		s->nvals = nvals;
+		nvals = 0;
+		for (uint32_t n = 0; n < vm->nframes; n++) {
+			const struct frame *f = &vm->frames[n];
+			const struct mod_fn *fn = f->fn;
+			uint32_t st = (uint32_t)find_state(fn, f->pc - 1);
+			const struct mod_state *ms = &fn->states[st];
+			union value *regs = vm->regs + f->base;
+			uint32_t l = 0;
+
+			s->f[n].fn = (uint32_t)(fn - mod_of(t)->fns);
+			s->f[n].state = st;
+			for (uint32_t r = 0; r < fn->nregs; r++) {
+				if (l < ms->nlive && ms->live[l] == r) {
+					susp_vals(s)[nvals++] = regs[r];
+					regs[r].i = 0;
+					l++;
+				}
+			}
+		}
+		/* what is left in the frames is dead: vm_pop releases it */
+		while (vm->nframes > 0)
+			vm_pop(vm, t);
+	}
+	t->saved = s;
+	t->saved_kind = SAVED_SUSP;
+	if (t->wait == WAIT_YIELD) {
+		t->state = TASK_READY;
+		return VM_YIELDED;
+	}
+	t->state = TASK_WAITING;
+	return VM_WAITING;
+}
+
+static int
+check_ms(struct vm *vm, const char *what, int64_t ms)
+{
+	int64_t max = vm->lim->sleep_max_ms;
+
+	if (ms < 0)
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "%s of %lld ms: negative duration", what, (long long)ms);
+	if (ms > max)
+		return sc_errorf(&vm->err, SC_ELIMIT,
+		    "%s of %lld ms exceeds the maximum (%lld ms)", what,
+		    (long long)ms, (long long)max);
+	return SC_OK;
+}
+
+/*
+ * A finished child c of t (awaited task, join member, timeout child):
+ * SC_OK if it completed with a value of kind dk; else fail t (propagating
+ * the child's error and trace) and return POLL_FAILED, or an error code.
+ */
+static int
+check_child(struct vm *vm, struct task *t, struct task *c, unsigned dk)
+{
+	switch (c->state) {
+	case TASK_DONE:
+		if (c->o.ekind != dk)
+			return kind_mismatch(vm, "awaited task", c->o.ekind,
+			    dk);
+		return SC_OK;
+	case TASK_CANCELLED:
+		return sc_errorf(&vm->err, SC_ECANCELLED, "task cancelled");
+	default:
+		if (c->error == NULL)
+			return sc_errorf(&vm->err, SC_ENOMEM, "out of memory");
+		vm_fail(vm, t, TASK_FAILED, c->error, strlen(c->error));
+		return POLL_FAILED;
+	}
+}
+
+static void
+wait_task(struct task *t, struct task *c)
+{
+	if (t->waiting_on != c) {
+		if (t->waiting_on != NULL)
+			obj_unref(&t->waiting_on->o);
+		c->o.refs++;
+		t->waiting_on = c;
+	}
+	sched_wait_on(t, c);
+}
+
+static int
+poll_task(struct vm *vm, struct task *t, struct task *c, unsigned dk,
+    union value *res)
+{
+	int r;
+
+	if (task_state_ended(c->state)) {
+		if ((r = check_child(vm, t, c, dk)) != SC_OK)
+			return r;
+		*res = c->result;
+		val_ref(dk, *res);
+		return POLL_READY;
+	}
+	if (c == t)
+		return sc_errorf(&vm->err, SC_ERUNTIME, "task awaits itself");
+	wait_task(t, c);
+	t->wait = WAIT_TASK;
+	return POLL_PENDING;
+}
+
+static int
+poll_join(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
+{
+	struct varr *a = (struct varr *)fu->child, *out;
+	int r;
+
+	if (a->h.o.ekind != VK_TASK)
+		return kind_mismatch(vm, "join_all element", a->h.o.ekind,
+		    VK_TASK);
+	for (; fu->idx < a->len; fu->idx++) {
+		struct task *c = (struct task *)a->v[fu->idx].o;
+
+		if (c == NULL)
+			return sc_errorf(&vm->err, SC_ERUNTIME,
+			    "join_all of an empty task");
+		if (!task_state_ended(c->state)) {
+			if (c == t)
+				return sc_errorf(&vm->err, SC_ERUNTIME,
+				    "task awaits itself");
+			wait_task(t, c);
+			return POLL_PENDING;
+		}
+		if ((r = check_child(vm, t, c, fu->jkind)) != SC_OK)
+			return r;
+	}
+	if ((r = arr_new(t, fu->jkind, a->len, &out)) != SC_OK)
+		return vm_err_mem(vm, t, r, (size_t)a->len * 8);
+	for (uint32_t n = 0; n < a->len; n++) {
+		struct task *c = (struct task *)a->v[n].o;
+
+		val_ref(fu->jkind, c->result);
+		out->v[out->len++] = c->result;
+	}
+	res->o = &out->h.o;
+	return POLL_READY;
+}
+
+static int
+start_timeout(struct vm *vm, struct task *t, struct vfut *fu)
+{
+	struct task *c;
+	int r;
+
+	if ((r = check_ms(vm, "timeout", fu->ms)) != SC_OK)
+		return r;
+	if (fu->child->kind == VK_FUTURE) {
+		struct vfut *cf = (struct vfut *)fu->child;
+
+		if (cf->state != FUT_FRESH)
+			return sc_errorf(&vm->err, SC_ERUNTIME,
+			    "future already awaited or spawned");
+		if ((r = sched_spawn(vm->s, t, cf, TF_INTERNAL, &c)) != SC_OK)
+			return r == SC_ELIMIT ? sc_errorf(&vm->err, r,
+			    "live task limit (%u) reached",
+			    vm->lim->live_tasks) : vm_err_mem(vm, t, r, 0);
+		cf->state = FUT_USED;
+		fu->child = &c->o;
+		obj_unref(&cf->h.o);
+	}
+	fu->ms = sched_now(vm->s) + fu->ms;
+	return SC_OK;
+}
+
+static int
+poll_timeout(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
+    union value *res)
+{
+	struct task *c = (struct task *)fu->child;
+	int r;
+
+	if (task_state_ended(c->state)) {
+		if ((r = check_child(vm, t, c, dk)) != SC_OK)
+			return r;
+		*res = c->result;
+		val_ref(dk, *res);
+		return POLL_READY;
+	}
+	if (sched_now(vm->s) >= fu->ms) {
+		*res = fu->fallback;
+		val_ref(dk, *res);
+		if (c != t)
+			sched_kill(vm->s, c, TASK_CANCELLED, "task cancelled");
+		return POLL_READY;
+	}
+	if (c == t)
+		return sc_errorf(&vm->err, SC_ERUNTIME, "task awaits itself");
+	if ((r = sched_sleep_until(vm->s, t, fu->ms)) != SC_OK)
+		return vm_err_mem(vm, t, r, 0);
+	wait_task(t, c);
+	return POLL_PENDING;
+}
+
+/* Poll leaf future fu for t; `fresh` on its first await (or spawn run). */
+static int
+poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
+    bool fresh, union value *res)
+{
+	int r;
+
+	switch (fu->h.o.sub) {
+	case FUT_SLEEP:
+		if ((r = check_ms(vm, "sleep", fu->ms)) != SC_OK)
+			return r;
+		if ((r = sched_sleep_until(vm->s, t,
+		    sched_now(vm->s) + fu->ms)) != SC_OK)
+			return vm_err_mem(vm, t, r, 0);
+		t->wait = WAIT_SLEEP;
+		return POLL_PENDING;
+	case FUT_YIELD:
+		t->wait = WAIT_YIELD;
+		return POLL_PENDING;
+	case FUT_JOIN:
+	case FUT_TIMEOUT:
+		if (fresh) {
+			if (fu->child == NULL)
+				return sc_errorf(&vm->err, SC_ERUNTIME,
+				    "await of an empty value");
+			if (fu->h.o.sub == FUT_TIMEOUT &&
+			    (r = start_timeout(vm, t, fu)) != SC_OK)
+				return r;
+			fu->h.o.refs++;
+			t->fut = fu;
+			t->wait = WAIT_LEAF;
+		}
+		return fu->h.o.sub == FUT_JOIN ? poll_join(vm, t, fu, res) :
+		    poll_timeout(vm, t, fu, dk, res);
+	default:
+		return sc_errorf(&vm->err, SC_EDENIED, "extern functions need "
+		    "the daemon's FFI workers (not available in this build)");
+	}
+}
+
+/* Act on a poll result: deliver, suspend, or report the failure. */
+static int
+settle(struct vm *vm, struct task *t, int r, union value res)
+{
+	switch (r) {
+	case POLL_READY:
+		drop_wait(vm, t);
+		return vm_deliver(vm, t, res);
+	case POLL_PENDING:
+		if ((r = suspend(vm, t)) >= 0)
+			return r;
+		return fail_err(vm, t);
+	case POLL_FAILED:
+		return VM_ENDED;	/* vm_fail() done */
+	default:
+		return fail_err(vm, t);
+	}
+}
+
+static int
+cancelled(struct vm *vm, struct task *t)
+{
+	return vm_fail(vm, t, TASK_CANCELLED, "task cancelled", 14);
+}
+
+static int
+await_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk)
+{
+	union value res = { 0 };
+
+	if (t->flags & TF_CANCEL)
+		return cancelled(vm, t);
+	return settle(vm, t, poll_leaf(vm, t, fu, dk, true, &res), res);
+}
+
+int
+vm_op_await(struct vm *vm, struct task *t, uint32_t i)
+{
+	struct frame *f = top(vm);
+	struct vfut *fu = (struct vfut *)top_regs(vm)[INS_B(i)].o;
+	unsigned dk = f->fn->reg_kinds[INS_A(i)];
+	union value *nr;
+
+	if (fu == NULL)
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "await of an empty future");
+	if (fu->state != FUT_FRESH)
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "future already awaited or spawned");
+	if (fu->h.o.ekind != dk)
+		return kind_mismatch(vm, "awaited future", fu->h.o.ekind, dk);
+	fu->state = FUT_USED;
+	if (fu->h.o.sub != FUT_FN)
+		return await_leaf(vm, t, fu, dk);
+	if ((nr = vm_push(vm, t, &mod_of(t)->fns[fu->idx])) == NULL)
+		return vm->err.code;
+	memcpy(nr, fu->args, (size_t)fu->nargs * sizeof(*nr));
+	memset(fu->args, 0, (size_t)fu->nargs * sizeof(*nr));
+	return VM_CONT;
+}
+
+int
+vm_op_awaitt(struct vm *vm, struct task *t, uint32_t i)
+{
+	struct task *c = (struct task *)top_regs(vm)[INS_B(i)].o;
+	union value res = { 0 };
+
+	if (c == NULL)
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "await of an empty task");
+	if (t->flags & TF_CANCEL)
+		return cancelled(vm, t);
+	return settle(vm, t, poll_task(vm, t, c, dst_kind(vm, t), &res), res);
+}
+
+/* Restore a suspended task's frames, then poll what it waited on. */
+static int
+unsuspend(struct vm *vm, struct task *t)
+{
+	struct susp *s = t->saved;
+	union value res = { 0 };
+	uint32_t v = 0, n = 0;
+	int r = SC_OK;
+
+	t->saved = NULL;
+	t->saved_kind = SAVED_NONE;
+	if (s != NULL) {
+		const union value *vals = susp_vals(s);
+
+		for (; n < s->nframes; n++) {
+			const struct mod_fn *fn = &mod_of(t)->fns[s->f[n].fn];
+			const struct mod_state *ms = &fn->states[s->f[n].state];
+			union value *nr = vm_push(vm, t, fn);
+
+			if (nr == NULL) {
+				r = vm->err.code;
+				break;
+			}
+			top(vm)->pc = ms->pc + 1;
+			for (uint32_t l = 0; l < ms->nlive; l++)
+				nr[ms->live[l]] = vals[v++];
+		}
+		/* on failure, release the values not restored */
+		for (; n < s->nframes; n++) {
+			const struct mod_fn *fn = &mod_of(t)->fns[s->f[n].fn];
+			const struct mod_state *ms = &fn->states[s->f[n].state];
+
+			for (uint32_t l = 0; l < ms->nlive; l++)
+				val_release(fn->reg_kinds[ms->live[l]],
+				    vals[v++]);
+		}
+		mem_alloc(&t->mem, s, susp_size(s->nframes, s->nvals), 0);
+		if (r != SC_OK)
+			return fail_err(vm, t);
+	}
+	switch (t->wait) {
+	case WAIT_YIELD:
+	case WAIT_SLEEP:
+		return settle(vm, t, POLL_READY, res);
+	case WAIT_TASK:
+		return settle(vm, t, poll_task(vm, t, t->waiting_on,
+		    dst_kind(vm, t), &res), res);
+	default:
+		if (SC_NEVER(t->fut == NULL))
+			return vm_fail(vm, t, TASK_FAILED, "lost wait", 9);
+		return settle(vm, t, poll_leaf(vm, t, t->fut,
+		    dst_kind(vm, t), false, &res), res);
+	}
+}
+
+static int
+unpark(struct vm *vm, struct task *t)
+{
+	struct park *p = t->saved;
+	size_t cost = 0;
+
+	t->saved = NULL;
+	t->saved_kind = SAVED_NONE;
+	if (vm_reserve(vm, p->nregs) != SC_OK || vm->capframes < p->nframes) {
+		t->saved = p;
+		t->saved_kind = SAVED_PARK;
+		vm_drop_saved(t);
+		return vm_fail(vm, t, TASK_FAILED, "out of memory", 13);
+	}
+	memcpy(vm->frames, p->f, (size_t)p->nframes * sizeof(*p->f));
+	memcpy(vm->regs, park_regs(p), (size_t)p->nregs * sizeof(union value));
+	vm->nframes = p->nframes;
+	vm->top = p->nregs;
+	for (uint32_t n = 0; n < p->nframes; n++)
+		cost += p->f[n].fn->nregs * sizeof(union value) +
+		    sizeof(struct frame);
+	mem_alloc(&t->mem, p, park_size(p->nframes, p->nregs), 0);
+	t->mem.used += cost;		/* the frames are charged again */
+	return VM_CONT;
+}
+
+/* Preempted (fuel out): keep the whole stack. */
+int
+vm_park(struct vm *vm, struct task *t)
+{
+	size_t size = park_size(vm->nframes, vm->top), cost = 0;
+	struct park *p;
+
+	if (t->flags & TF_CANCEL)
+		return cancelled(vm, t);
+	for (uint32_t n = 0; n < vm->nframes; n++)
+		cost += vm->frames[n].fn->nregs * sizeof(union value) +
+		    sizeof(struct frame);
+	t->mem.used -= cost;		/* the block replaces the frames */
+	if ((p = mem_alloc(&t->mem, NULL, 0, size)) == NULL) {
+		t->mem.used += cost;
+		vm_err_mem(vm, t, SC_ENOMEM, size);
+		return fail_err(vm, t);
+	}
+	p->nframes = vm->nframes;
+	p->nregs = vm->top;
+	memcpy(p->f, vm->frames, (size_t)p->nframes * sizeof(*p->f));
+	memcpy(park_regs(p), vm->regs, (size_t)p->nregs * sizeof(union value));
+	vm->nframes = 0;
+	vm->top = 0;
+	t->saved = p;
+	t->saved_kind = SAVED_PARK;
+	t->state = TASK_READY;
+	return VM_YIELDED;
+}
+
+/* Continue t from where it stopped; VM_CONT means run the loop. */
+int
+vm_resume(struct vm *vm, struct task *t)
+{
+	struct vfut *fu;
+	union value *nr;
+	int r;
+
+	switch (t->saved_kind) {
+	case SAVED_SUSP:
+		return unsuspend(vm, t);
+	case SAVED_PARK:
+		return unpark(vm, t);
+	case SAVED_START:
+		break;
+	default:
+		return vm_fail(vm, t, TASK_FAILED, "task has no state", 17);
+	}
+	fu = t->fut;
+	t->fut = NULL;
+	t->saved_kind = SAVED_NONE;
+	if (fu == NULL) {
+		const struct module *m = mod_of(t);
+
+		if (vm_push(vm, t, &m->fns[m->entry]) == NULL)
+			return fail_err(vm, t);
+		return VM_CONT;
+	}
+	if (fu->h.o.sub != FUT_FN) {
+		r = await_leaf(vm, t, fu, t->o.ekind);
+		obj_unref(&fu->h.o);
+		return r;
+	}
+	if ((nr = vm_push(vm, t, &mod_of(t)->fns[fu->idx])) == NULL) {
+		obj_unref(&fu->h.o);
+		return fail_err(vm, t);
+	}
+	memcpy(nr, fu->args, (size_t)fu->nargs * sizeof(*nr));
+	memset(fu->args, 0, (size_t)fu->nargs * sizeof(*nr));
+	obj_unref(&fu->h.o);
+	return VM_CONT;
+}
+
+void
+vm_drop_saved(struct task *t)
+{
+	const struct module *m = mod_of(t);
+
+	if (t->saved_kind == SAVED_SUSP && t->saved != NULL) {
+		struct susp *s = t->saved;
+		const union value *vals = susp_vals(s);
+		uint32_t v = 0;
+
+		for (uint32_t n = 0; n < s->nframes; n++) {
+			const struct mod_fn *fn = &m->fns[s->f[n].fn];
+			const struct mod_state *ms = &fn->states[s->f[n].state];
+
+			for (uint32_t l = 0; l < ms->nlive; l++)
+				val_release(fn->reg_kinds[ms->live[l]],
+				    vals[v++]);
+		}
+		mem_alloc(&t->mem, s, susp_size(s->nframes, s->nvals), 0);
+	} else if (t->saved_kind == SAVED_PARK) {
+		struct park *p = t->saved;
+		union value *regs = park_regs(p);
+
+		for (uint32_t n = 0; n < p->nframes; n++) {
+			const struct mod_fn *fn = p->f[n].fn;
+
+			for (uint32_t r = 0; r < fn->nregs; r++)
+				val_release(fn->reg_kinds[r],
+				    regs[p->f[n].base + r]);
+		}
+		mem_alloc(&t->mem, p, park_size(p->nframes, p->nregs), 0);
+	}
+	t->saved = NULL;
+	t->saved_kind = SAVED_NONE;
+	if (t->fut != NULL) {
+		struct vfut *f = t->fut;
+
+		t->fut = NULL;
+		obj_unref(&f->h.o);
+	}
+	if (t->waiting_on != NULL) {
+		struct task *w = t->waiting_on;
+
+		t->waiting_on = NULL;
+		obj_unref(&w->o);
+	}
+	t->wait = WAIT_NONE;
+}
+
+size_t
+vm_saved_bytes(const struct task *t)
+{
+	if (t->saved_kind == SAVED_SUSP && t->saved != NULL) {
+		const struct susp *s = t->saved;
+
+		return susp_size(s->nframes, s->nvals);
+	}
+	if (t->saved_kind == SAVED_PARK) {
+		const struct park *p = t->saved;
+
+		return park_size(p->nframes, p->nregs);
+	}
+	return 0;
+}
+
+bool
+vm_susp_frame(const struct task *t, uint32_t i, uint32_t *fn,
+    uint32_t *state, uint32_t *nlive, const union value **vals)
+{
+	struct susp *s = t->saved;
+	const union value *v;
+	uint32_t n;
+
+	if (t->saved_kind != SAVED_SUSP || s == NULL || i >= s->nframes)
+		return false;
+	v = susp_vals(s);
+	n = s->nframes - 1 - i;		/* innermost first */
+	for (uint32_t k = 0; k < n; k++)
+		v += mod_of(t)->fns[s->f[k].fn].states[s->f[k].state].nlive;
+	*fn = s->f[n].fn;
+	*state = s->f[n].state;
+	*nlive = mod_of(t)->fns[*fn].states[*state].nlive;
+	*vals = v;
+	return true;
+}
+
+/* Futures, arrays: NEWARR MKFUT MKEXT MKSLEEP MKYIELD MKJOIN MKTIMEOUT */
+int
+vm_op_mk(struct vm *vm, struct task *t, uint32_t i)
+{
+	const struct module *m = mod_of(t);
+	union value *regs = top_regs(vm);
+	unsigned a = INS_A(i);
+	struct vfut *fu = NULL;
+	struct varr *arr;
+	int r;
+
+	switch (INS_OP(i)) {
+	case OP_NEWARR:
+		if ((r = arr_new(t, INS_C(i), INS_B(i), &arr)) != SC_OK)
+			return vm_err_mem(vm, t, r, INS_B(i) * 8u);
+		set_ref(vm, a, &arr->h.o);
+		return VM_CONT;
+	case OP_MKFUT: {
+		const struct mod_fn *fn = &m->fns[INS_BX(i)];
+
+		if ((r = fut_new(t, FUT_FN, fn->ret_kind, fn->nparams, &fu)))
+			break;
+		fu->idx = INS_BX(i);
+		fu->akinds = fn->reg_kinds;
+		goto move_args;
+	}
+	case OP_MKEXT: {
+		const struct mod_extern *e = &m->externs[INS_BX(i)];
+
+		if ((r = fut_new(t, FUT_EXT, ctype_vkind(e->ret), e->nparams,
+		    &fu)))
+			break;
+		fu->idx = INS_BX(i);
+		fu->akinds = e->params;
+		fu->ctypes = 1;
+		goto move_args;
+	}
+	case OP_MKSLEEP:
+		if ((r = fut_new(t, FUT_SLEEP, VK_UNIT, 0, &fu)) == SC_OK)
+			fu->ms = regs[INS_B(i)].i;
+		break;
+	case OP_MKYIELD:
+		r = fut_new(t, FUT_YIELD, VK_UNIT, 0, &fu);
+		break;
+	case OP_MKJOIN:
+		if ((r = fut_new(t, FUT_JOIN, VK_ARRAY, 0, &fu)) == SC_OK) {
+			fu->jkind = (uint8_t)INS_C(i);
+			if ((fu->child = regs[INS_B(i)].o) != NULL)
+				fu->child->refs++;
+		}
+		break;
+	case OP_MKTIMEOUT:
+		if ((r = fut_new(t, FUT_TIMEOUT, INS_C(i), 0, &fu)) == SC_OK) {
+			fu->child = regs[a + 1].o;
+			fu->ms = regs[a + 2].i;
+			fu->fallback = regs[a + 3];
+			regs[a + 1].o = NULL;
+			regs[a + 3].i = 0;
+		}
+		break;
+	default:
+		return sc_errorf(&vm->err, SC_EBADMOD, "bad op");
+	}
+	if (r != SC_OK)
+		return vm_err_mem(vm, t, r, sizeof(*fu));
+	set_ref(vm, a, &fu->h.o);
+	return VM_CONT;
+move_args:
+	memcpy(fu->args, regs + a + 1, (size_t)fu->nargs * sizeof(*regs));
+	memset(regs + a + 1, 0, (size_t)fu->nargs * sizeof(*regs));
+	set_ref(vm, a, &fu->h.o);
+	return VM_CONT;
+}
+
+int
+vm_op_spawn(struct vm *vm, struct task *t, uint32_t i)
+{
+	struct vfut *fu = (struct vfut *)top_regs(vm)[INS_B(i)].o;
+	struct task *c;
+	int r;
+
+	if (fu == NULL || fu->state != FUT_FRESH)
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "future already awaited or spawned");
+	if ((r = sched_spawn(vm->s, t, fu, 0, &c)) != SC_OK) {
+		if (r == SC_ELIMIT)
+			return sc_errorf(&vm->err, r,
+			    "live task limit (%u) reached",
+			    vm->lim->live_tasks);
+		return vm_err_mem(vm, t, r, 0);
+	}
+	fu->state = FUT_USED;
+	set_ref(vm, INS_A(i), &c->o);
+	return VM_CONT;
+}
+
+int
+vm_op_cancel(struct vm *vm, struct task *t, uint32_t i)
+{
+	union value *regs = top_regs(vm);
+	struct task *c = (struct task *)regs[INS_B(i)].o;
+	bool live = c != NULL && !task_state_ended(c->state);
+
+	if (live && c == t)
+		t->flags |= TF_CANCEL;	/* fails at its next stop */
+	else if (live)
+		sched_kill(vm->s, c, TASK_CANCELLED, "task cancelled");
+	regs[INS_A(i)].i = live;
+	return VM_CONT;
+}
+
+static const struct vstr *
+str_at(union value *regs, unsigned r)
+{
+	static const struct vstr empty;
+
+	return regs[r].o != NULL ? (const struct vstr *)regs[r].o : &empty;
+}
+
+static int
+new_str(struct vm *vm, struct task *t, unsigned a, const char *s, size_t len)
+{
+	struct vstr *v;
+	int r;
+
+	if ((r = str_new(t, s, len, &v)) != SC_OK)
+		return vm_err_mem(vm, t, r, len);
+	set_ref(vm, a, &v->h.o);
+	return VM_CONT;
+}
+
+/* TOSTR STOI STOF CONCAT */
+int
+vm_op_str(struct vm *vm, struct task *t, uint32_t i)
+{
+	union value *regs = top_regs(vm);
+	unsigned a = INS_A(i), b = INS_B(i);
+	const struct vstr *s = str_at(regs, b);
+	struct sbuf sb = { 0 };
+	struct vstr *v;
+	int r;
+
+	switch (INS_OP(i)) {
+	case OP_TOSTR:
+		sb.max = t->mem.limit > t->mem.used ?
+		    t->mem.limit - t->mem.used : 0;
+		value_format(&sb, INS_C(i), regs[b]);
+		if (sb.err != 0) {
+			sbuf_free(&sb);
+			return vm_err_mem(vm, t, sb.err, sb.max + 1);
+		}
+		r = new_str(vm, t, a, sb.p != NULL ? sb.p : "", sb.len);
+		sbuf_free(&sb);
+		return r;
+	case OP_STOI:
+		if (!value_parse_int(s->s, s->len, &regs[a].i))
+			return sc_errorf(&vm->err, SC_ERUNTIME,
+			    "cannot convert \"%.200s\" to int", s->s);
+		return VM_CONT;
+	case OP_STOF:
+		if (!value_parse_float(s->s, s->len, &regs[a].f))
+			return sc_errorf(&vm->err, SC_ERUNTIME,
+			    "cannot convert \"%.200s\" to float", s->s);
+		return VM_CONT;
+	case OP_CONCAT:
+		if ((r = str_concat(t, s, str_at(regs, INS_C(i)), &v)) != SC_OK)
+			return vm_err_mem(vm, t, r, (size_t)s->len +
+			    str_at(regs, INS_C(i))->len);
+		set_ref(vm, a, &v->h.o);
+		return VM_CONT;
+	}
+	return sc_errorf(&vm->err, SC_EBADMOD, "bad op");
+}
+
+static int
+bounds(struct vm *vm, int64_t ix, uint32_t len)
+{
+	return sc_errorf(&vm->err, SC_ERUNTIME,
+	    "index %lld out of bounds (length %u)", (long long)ix, len);
+}
+
+/* GETIDX SETIDX PUSH POP, and their failures */
+int
+vm_op_arr(struct vm *vm, struct task *t, uint32_t i)
+{
+	const struct mod_fn *fn = top(vm)->fn;
+	union value *regs = top_regs(vm);
+	unsigned a = INS_A(i), b = INS_B(i), c = INS_C(i);
+	struct varr *arr;
+	union value v;
+	int r;
+
+	switch (INS_OP(i)) {
+	case OP_GETIDX:
+		if ((arr = (struct varr *)regs[b].o) == NULL)
+			break;
+		if (arr->h.o.ekind != fn->reg_kinds[a])
+			return kind_mismatch(vm, "array element",
+			    arr->h.o.ekind, fn->reg_kinds[a]);
+		if ((uint64_t)regs[c].i >= arr->len)
+			return bounds(vm, regs[c].i, arr->len);
+		v = arr->v[regs[c].i];
+		val_ref(fn->reg_kinds[a], v);
+		val_release(fn->reg_kinds[a], regs[a]);
+		regs[a] = v;
+		return VM_CONT;
+	case OP_SETIDX:
+		if ((arr = (struct varr *)regs[a].o) == NULL)
+			break;
+		if (arr->h.o.ekind != fn->reg_kinds[c])
+			return kind_mismatch(vm, "stored value",
+			    fn->reg_kinds[c], arr->h.o.ekind);
+		if ((uint64_t)regs[b].i >= arr->len)
+			return bounds(vm, regs[b].i, arr->len);
+		v = regs[c];
+		val_ref(arr->h.o.ekind, v);
+		val_release(arr->h.o.ekind, arr->v[regs[b].i]);
+		arr->v[regs[b].i] = v;
+		return VM_CONT;
+	case OP_PUSH:
+		if ((arr = (struct varr *)regs[a].o) == NULL)
+			break;
+		if (arr->h.o.ekind != fn->reg_kinds[b])
+			return kind_mismatch(vm, "pushed value",
+			    fn->reg_kinds[b], arr->h.o.ekind);
+		v = regs[b];
+		val_ref(arr->h.o.ekind, v);
+		if ((r = arr_push(t, arr, v)) != SC_OK) {
+			val_release(arr->h.o.ekind, v);
+			if (r == SC_ELIMIT && arr->h.owner != t)
+				return sc_errorf(&vm->err, r, "task memory "
+				    "limit (%zu bytes) exceeded",
+				    arr->h.owner->mem.limit);
+			return vm_err_mem(vm, t, r, (size_t)arr->cap * 8);
+		}
+		return VM_CONT;
+	case OP_POP:
+		if ((arr = (struct varr *)regs[b].o) == NULL)
+			break;
+		if (arr->h.o.ekind != fn->reg_kinds[a])
+			return kind_mismatch(vm, "array element",
+			    arr->h.o.ekind, fn->reg_kinds[a]);
+		if (arr->len == 0)
+			return sc_errorf(&vm->err, SC_ERUNTIME,
+			    "pop from empty array");
+		v = arr->v[--arr->len];
+		val_release(fn->reg_kinds[a], regs[a]);
+		regs[a] = v;
+		return VM_CONT;
+	case OP_LEN:
+		break;
+	}
+	return sc_errorf(&vm->err, SC_ERUNTIME, "use of an empty array");
+}
+
+int
+vm_op_print(struct vm *vm, struct task *t, uint32_t i)
+{
+	const struct vstr *s = str_at(top_regs(vm), INS_A(i));
+	int stream = INS_B(i) == 2 ? OUT_STDERR : OUT_STDOUT;
+
+	sched_output(t->job, stream, s->s, s->len);
+	if (INS_B(i) != 0)
+		sched_output(t->job, stream, "\n", 1);
+	return VM_CONT;
+}
+
+/* ASSERT ASSERTM PANIC: fail the task with the message. */
+int
+vm_op_fail(struct vm *vm, struct task *t, uint32_t i)
+{
+	union value *regs = top_regs(vm);
+	struct sbuf b = { .max = ERROR_TEXT_MAX };
+	int r;
+
+	switch (INS_OP(i)) {
+	case OP_ASSERT:
+		sbuf_add(&b, "assertion failed", 16);
+		break;
+	case OP_ASSERTM:
+		sbuf_add(&b, "assertion failed: ", 18);
+		sbuf_add(&b, str_at(regs, INS_B(i))->s,
+		    str_at(regs, INS_B(i))->len);
+		break;
+	default:
+		sbuf_add(&b, "panic: ", 7);
+		sbuf_add(&b, str_at(regs, INS_A(i))->s,
+		    str_at(regs, INS_A(i))->len);
+		break;
+	}
+	r = vm_fail(vm, t, TASK_FAILED, b.p != NULL ? b.p : "out of memory",
+	    b.p != NULL ? b.len : 13);
+	sbuf_free(&b);
+	return r;
+}
+
+int
+vm_op_ftoi(struct vm *vm, struct task *t, uint32_t i)
+{
+	union value *regs = top_regs(vm);
+	double d = regs[INS_B(i)].f;
+	char buf[FLOAT_FMT_MAX];
+
+	if (isnan(d))
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "float NaN cannot be converted to int");
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+		value_fmt_float(d, buf);
+		return sc_errorf(&vm->err, SC_ERUNTIME,
+		    "float %.60s%s out of int range", buf,
+		    strlen(buf) > 60 ? "..." : "");
+	}
+	regs[INS_A(i)].i = (int64_t)d;
+	return VM_CONT;
+}

@@ -1,0 +1,122 @@
+/*
+ * The scheduler: jobs, tenants, run queues, timers and task lifecycles.
+ * Single-threaded; the daemon's event loop (or `scriptd run`) drives it:
+ *
+ *	sched_new(&lim, &s);
+ *	sched_submit(s, prog, tenant, &hooks, &job, &err);
+ *	for (;;) {
+ *		sched_run(s, 64);		// fires due timers too
+ *		if (nothing ready) sleep(sched_next_timer_ms(s));
+ *	}
+ *	sched_free(s);
+ *
+ * Fairness: round-robin over tenants with ready tasks, then over that
+ * tenant's tasks; one slice is at most lim.fuel back-edges and calls.
+ * A job ends when its root task ends: its other live tasks are cancelled,
+ * the done hook runs, then every object of the job is freed (cycles too).
+ * The wall-clock timeout applies to the root task (= the job): spawned
+ * tasks start later, so their deadline can never come before the root's,
+ * and the root's end cancels them.
+ */
+#ifndef SC_SCHED_H
+#define SC_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "timers.h"
+#include "vm.h"
+
+enum job_status {
+	JOB_COMPLETED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_TIMEDOUT,
+};
+
+enum { OUT_STDOUT = 1, OUT_STDERR = 2 };	/* output streams */
+
+/* Output of the job's tasks, in print order, per stream. */
+typedef void (*job_output_fn)(void *arg, int stream, const char *buf,
+    size_t len);
+/* The job ended: status (enum job_status) and, unless completed, the error
+ * text "MSG\n  at F (FILE:LINE)..." (valid during the call only). The job
+ * is freed right after this returns. */
+typedef void (*job_done_fn)(void *arg, struct job *j, int status,
+    const char *error);
+
+struct job_hooks {
+	job_output_fn out;		/* may be NULL: output dropped */
+	job_done_fn done;		/* may be NULL */
+	void *arg;			/* passed to both */
+};
+
+struct tenant;
+
+/* One submission: the root task and every task spawned from it. */
+struct job {
+	struct sched *s;		/* owner */
+	struct prog *prog;		/* the program (a reference) */
+	struct tenant *tn;		/* tenant */
+	uint64_t id;			/* 1, 2, ... per scheduler */
+	struct task *root;		/* root task (entry function) */
+	struct task *tasks;		/* every task struct of the job */
+	struct hobj *objs;		/* every heap object of the job */
+	struct job_hooks hooks;		/* output and done */
+	int64_t deadline;		/* monotonic ms the root times out */
+	struct job *next;		/* scheduler's jobs, by deadline */
+	struct job *prev;		/* scheduler's jobs */
+	uint32_t nlive;			/* live tasks */
+	bool ending;			/* root ended; cancelling the rest */
+};
+
+struct sched;
+
+/* Create a scheduler with a copy of lim (NULL: defaults). */
+int sched_new(const struct vm_limits *lim, struct sched **sp) SC_MUST_CHECK;
+/* Free s and every job still in it (no done hooks run). NULL is a no-op. */
+void sched_free(struct sched *s);
+/*
+ * Start a job running p's entry for `tenant`. Takes a reference to p.
+ * *jp (may be NULL) is valid until the done hook returns. Fails with
+ * SC_ELIMIT at the live-task limit, SC_ENOMEM.
+ */
+int sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
+    const struct job_hooks *hooks, struct job **jp, struct sc_error *err)
+    SC_MUST_CHECK;
+/* Run up to max_slices slices (firing due timers as it goes); returns the
+ * number run (0: nothing ready). */
+int sched_run(struct sched *s, int max_slices);
+/* Whether a task is ready to run. */
+bool sched_has_ready(const struct sched *s);
+/* Ms until the earliest timer or job deadline (0: due), -1 when none. */
+int64_t sched_next_timer_ms(struct sched *s);
+/* Fire the timers and deadlines due at monotonic time now. */
+void sched_fire_timers(struct sched *s, int64_t now);
+/* Cancel a job (its root, then the rest); the done hook runs. */
+void sched_cancel_job(struct sched *s, struct job *j);
+/* Live tasks in the scheduler, and jobs. */
+uint32_t sched_live_tasks(const struct sched *s);
+uint32_t sched_njobs(const struct sched *s);
+/* The clock used for timers (tests may replace it). */
+void sched_set_clock(struct sched *s, int64_t (*now_ms)(void));
+
+/* For vm.c: task lifecycle. */
+void sched_ready(struct sched *s, struct task *t);
+int sched_spawn(struct sched *s, struct task *parent, struct vfut *f,
+    unsigned flags, struct task **tp) SC_MUST_CHECK;
+int sched_sleep_until(struct sched *s, struct task *t, int64_t due)
+    SC_MUST_CHECK;
+void sched_wait_on(struct task *t, struct task *target);
+void sched_unwait(struct sched *s, struct task *t);
+/* End a task that is not running (cancel, time out); wakes its waiters. */
+void sched_kill(struct sched *s, struct task *t, unsigned state,
+    const char *msg);
+/* Write job output. */
+void sched_output(struct job *j, int stream, const char *buf, size_t len);
+int64_t sched_now(const struct sched *s);
+const struct vm_limits *sched_limits(const struct sched *s);
+
+#endif
