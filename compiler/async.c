@@ -4,6 +4,7 @@
  * point over the instruction graph. Registers fit in 256 bits, so a set is
  * four words. Only functions with suspension points are analysed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -74,9 +75,15 @@ async_transform(struct mod_fn *fn, const struct module *m, struct arena *ar)
 
 	if (fn->nstates == 0)
 		return true;
-	if ((in = arena_alloc(ar, (size_t)n * sizeof(*in))) == NULL ||
-	    (out = arena_alloc(ar, (size_t)n * sizeof(*out))) == NULL)
+	/* scratch: malloc'd and freed here, not kept in the arena */
+	in = calloc(n, sizeof(*in));
+	out = calloc(n, sizeof(*out));
+	if (in == NULL || out == NULL) {
+		free(in);
+		free(out);
+		ar->failed = true;
 		return false;
+	}
 	while (changed) {
 		changed = false;
 		for (uint32_t pc = n; pc-- > 0;) {
@@ -109,7 +116,7 @@ async_transform(struct mod_fn *fn, const struct module *m, struct arena *ar)
 		for (unsigned r = 0; r < fn->nregs; r++)
 			nlive += r != dst && has(&out[pc], r);
 		if ((live = arena_alloc(ar, nlive + 1)) == NULL)
-			return false;
+			break;
 		nlive = 0;
 		for (unsigned r = 0; r < fn->nregs; r++)
 			if (r != dst && has(&out[pc], r))
@@ -117,5 +124,7 @@ async_transform(struct mod_fn *fn, const struct module *m, struct arena *ar)
 		states[s].live = live;
 		states[s].nlive = nlive;
 	}
-	return true;
+	free(in);
+	free(out);
+	return !ar->failed;
 }

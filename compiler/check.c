@@ -34,7 +34,10 @@ struct checker {
 	struct program *p;
 	struct checked *out;
 	struct type *types;		/* interned composite types */
-	struct sym *globals;		/* functions, externs, builtins */
+	struct sym **gtab;		/* functions, externs, builtins: open
+					   addressing by name hash */
+	unsigned gcap;			/* slots in gtab, a power of two */
+	unsigned nglobals;
 	struct fn_ctx *fx;		/* function being checked */
 	unsigned depth;			/* expr() recursion, for the cap */
 	bool too_deep;			/* the cap was hit and reported */
@@ -219,15 +222,63 @@ sym_new(struct checker *c, int kind, const char *name, struct pos pos)
 	return s;
 }
 
+static uint32_t
+name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	while (*name != '\0')
+		h = (h ^ (unsigned char)*name++) * 16777619u;
+	return h;
+}
+
 static struct sym *
 find_global(struct checker *c, const char *name)
 {
-	for (struct sym *s = c->globals; s != NULL; s = s->next)
-		if (strcmp(s->name, name) == 0)
-			return s;
+	unsigned i;
+
+	if (c->gcap == 0)
+		return NULL;
+	for (i = name_hash(name) & (c->gcap - 1); c->gtab[i] != NULL;
+	    i = (i + 1) & (c->gcap - 1))
+		if (strcmp(c->gtab[i]->name, name) == 0)
+			return c->gtab[i];
 	return NULL;
 }
 
+/* Add s (whose name is not yet global) to the table. */
+static bool
+add_global(struct checker *c, struct sym *s)
+{
+	unsigned i;
+
+	if ((c->nglobals + 1) * 2 > c->gcap) {
+		unsigned cap = c->gcap == 0 ? 64 : c->gcap * 2;
+		struct sym **tab = arena_alloc(c->a, cap * sizeof(*tab));
+
+		if (tab == NULL)
+			return false;
+		for (unsigned j = 0; j < c->gcap; j++) {
+			if (c->gtab[j] == NULL)
+				continue;
+			for (i = name_hash(c->gtab[j]->name) & (cap - 1);
+			    tab[i] != NULL; i = (i + 1) & (cap - 1))
+				;
+			tab[i] = c->gtab[j];
+		}
+		c->gtab = tab;
+		c->gcap = cap;
+	}
+	for (i = name_hash(s->name) & (c->gcap - 1); c->gtab[i] != NULL;
+	    i = (i + 1) & (c->gcap - 1))
+		;
+	c->gtab[i] = s;
+	c->nglobals++;
+	return true;
+}
+
+/* Locals are a chain, innermost first: O(locals in scope) per lookup,
+ * which stays small in real functions. */
 static struct sym *
 find_local(struct checker *c, const char *name)
 {
@@ -1061,9 +1112,7 @@ declare_fn(struct checker *c, struct fn_decl *f, uint32_t index)
 	if (f->ret != NULL)
 		s->type = resolve(c, f->ret);
 	f->sym = s;
-	s->next = c->globals;
-	c->globals = s;
-	return true;
+	return add_global(c, s);
 }
 
 static bool
@@ -1120,8 +1169,7 @@ declare_extern(struct checker *c, struct extern_fn *e, uint32_t index)
 		    "i32, float, bool, string, ptr or ()", e->name);
 	s->type = resolve(c, e->ret);
 	e->sym = s;
-	s->next = c->globals;
-	c->globals = s;
+	add_global(c, s);
 }
 
 static bool
@@ -1145,8 +1193,8 @@ init(struct checker *c)
 		if (s == NULL)
 			return false;
 		s->builtin = (uint8_t)builtins[i].b;
-		s->next = c->globals;
-		c->globals = s;
+		if (!add_global(c, s))
+			return false;
 	}
 	return true;
 }

@@ -41,6 +41,7 @@ struct emitter {
 	struct diags *d;
 	struct checked *ck;
 	struct module *m;		/* being built */
+	struct fnb *fnb;		/* reused for every function */
 	struct mod_const *consts;	/* constant pool */
 	unsigned nconsts, capconsts;
 	uint32_t *ktab;			/* hash table of constant index + 1 */
@@ -1112,14 +1113,13 @@ expr(struct fnb *b, struct node *n, int dst)
 static bool
 function(struct emitter *e, struct sym *s, struct mod_fn *out)
 {
-	struct fnb *b = arena_alloc(e->a, sizeof(*b));
+	struct fnb *b = e->fnb;
 	struct fn_decl *f = s->fn;
 	int k = vk(s->type), r;
 	char **names;
 	uint8_t *kinds;
 
-	if (b == NULL)
-		return false;
+	memset(b, 0, sizeof(*b));
 	b->e = e;
 	b->sym = s;
 	b->line = f->pos.line;
@@ -1220,6 +1220,7 @@ emit_module(struct program *p, struct checked *ck, const char *source_name,
 
 	(void)p;
 	if ((e.m = arena_alloc(a, sizeof(*e.m))) == NULL ||
+	    (e.fnb = arena_alloc(a, sizeof(*e.fnb))) == NULL ||
 	    (fns = arena_alloc(a, ck->nfns * sizeof(*fns))) == NULL)
 		return NULL;
 	e.m->format = MODULE_FORMAT;
