@@ -1,1 +1,232 @@
-int main(void) { return 0; }
+/*
+ * scriptd. For now one mode: `scriptd run FILE.script|FILE.sbc` runs one
+ * program to completion in-process with the daemon's own scheduler and
+ * writes its output exactly (job stdout to stdout, job stderr to stderr).
+ * Exit 0 when the job completes, 1 when it fails, is cancelled or times out,
+ * 2 on usage, compile or verification errors. The socket mode (`scriptd
+ * --socket PATH`) will be another entry in `modes` below.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "modio.h"
+#include "sched.h"
+#include "scriptc.h"
+#include "verify.h"
+
+#define SCRIPTD_VERSION	"0.1.0"
+#define SOURCE_MAX	(64u << 20)	/* largest file `run` reads */
+#define RUN_SLICES	64		/* slices between timer checks */
+
+struct run_state {
+	bool done;			/* the done hook ran */
+	int status;			/* enum job_status */
+	char *error;			/* error text, if failed */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: scriptd run FILE.script|FILE.sbc\n"
+	    "       scriptd --help | --version\n");
+}
+
+/* Read a whole file (at most SOURCE_MAX bytes) into a malloc'd buffer. */
+static int
+read_file(const char *path, char **bufp, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	size_t len = 0, cap = 65536;
+	char *buf = NULL, *nb;
+
+	*bufp = NULL;
+	if (f == NULL)
+		return SC_EIO;
+	for (;;) {
+		size_t n;
+
+		if ((nb = realloc(buf, cap + 1)) == NULL)
+			goto fail;
+		buf = nb;
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (len < cap)
+			break;
+		if (cap >= SOURCE_MAX) {
+			errno = EFBIG;
+			goto fail;
+		}
+		cap *= 2;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return SC_OK;
+fail:
+	fclose(f);
+	free(buf);
+	return SC_EIO;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/*
+ * Turn FILE into a verified module (*mp, freed by module_free()). Prints
+ * diagnostics and returns 2 on failure.
+ */
+static int
+load(const char *path, struct module **mp)
+{
+	struct sc_error err = { 0 };
+	scriptc_result *r = NULL;
+	const uint8_t *bytes;
+	char *src;
+	size_t len;
+	int rc = 2;
+
+	*mp = NULL;
+	if (read_file(path, &src, &len) != SC_OK) {
+		fprintf(stderr, "scriptd: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	bytes = (const uint8_t *)src;
+	if (ends_with(path, ".script")) {
+		if (scriptc_compile(src, len, path, &r) == SC_ENOMEM) {
+			fprintf(stderr, "scriptd: %s: out of memory\n", path);
+			goto out;
+		}
+		scriptc_print_diags(r, stderr, isatty(2));
+		if ((bytes = scriptc_module_bytes(r, &len)) == NULL)
+			goto out;
+	}
+	if (modio_decode(bytes, len, mp, &err) != SC_OK ||
+	    verify_module(*mp, &err) != SC_OK) {
+		fprintf(stderr, "scriptd: %s: bad module: %s\n", path, err.msg);
+		module_free(*mp);
+		*mp = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	scriptc_free(r);
+	free(src);
+	return rc;
+}
+
+static void
+on_output(void *arg, int stream, const char *buf, size_t len)
+{
+	fwrite(buf, 1, len, stream == OUT_STDERR ? stderr : stdout);
+}
+
+static void
+on_done(void *arg, struct job *j, int status, const char *error)
+{
+	struct run_state *rs = arg;
+
+	rs->done = true;
+	rs->status = status;
+	if (error != NULL)
+		rs->error = strdup(error);
+}
+
+/* Sleep until the next timer (or a job deadline) falls due. */
+static void
+wait_timer(struct sched *s)
+{
+	int64_t ms = sched_next_timer_ms(s);
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	struct run_state rs = { 0 };
+	struct job_hooks hooks = { on_output, on_done, &rs };
+	struct sc_error err = { 0 };
+	struct module *m;
+	struct sched *s = NULL;
+	struct prog *p = NULL;
+	int rc;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if ((rc = load(argv[1], &m)) != 0)
+		return rc;
+	if (prog_new(m, module_free, &p, &err) != SC_OK) {
+		module_free(m);
+		fprintf(stderr, "scriptd: %s\n", err.msg);
+		return 2;
+	}
+	if (sched_new(NULL, &s) != SC_OK ||
+	    sched_submit(s, p, (uint32_t)getuid(), &hooks, NULL, &err) !=
+	    SC_OK) {
+		fprintf(stderr, "scriptd: %s\n", s ? err.msg : "out of memory");
+		prog_unref(p);
+		sched_free(s);
+		return 2;
+	}
+	prog_unref(p);			/* the job holds it now */
+	while (!rs.done) {
+		if (sched_run(s, RUN_SLICES) == 0) {
+			fflush(stdout);
+			wait_timer(s);
+			sched_fire_timers(s, timers_now_ms());
+		}
+	}
+	sched_free(s);
+	fflush(stdout);
+	if (rs.status == JOB_COMPLETED)
+		return 0;
+	fprintf(stderr, "error: %s\n", rs.error ? rs.error : "out of memory");
+	free(rs.error);
+	return 1;
+}
+
+static const struct mode {
+	const char *name;		/* argv[1] */
+	int (*run)(int, char **);	/* gets argv + 1 */
+} modes[] = {
+	{ "run", cmd_run },
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("scriptd " SCRIPTD_VERSION "\n");
+		return 0;
+	}
+	for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(*modes);
+	    i++)
+		if (strcmp(argv[1], modes[i].name) == 0)
+			return modes[i].run(argc - 1, argv + 1);
+	usage(stderr);
+	return 2;
+}
