@@ -207,6 +207,7 @@ exec(struct vm *vm, struct task *t, int32_t fuel)
 {
 	const struct mod_fn *fns = t->job->prog->m->fns;
 	const union value *k = t->job->prog->k;
+	const uint8_t *has_refs = t->job->prog->has_refs;
 	struct frame *f;
 	const uint32_t *code, *pc;
 	union value *regs, res;
@@ -443,8 +444,13 @@ exec(struct vm *vm, struct task *t, int32_t fuel)
 		VM_CASE(RET0):
 			res.i = 0;
 ret:
-			pop(vm, t);
-			if (vm->nframes == 0) {
+			/* pop(), with the program's tables in locals */
+			if (has_refs[f->fn - fns])
+				for (uint32_t n = 0; n < f->fn->nregs; n++)
+					val_release(f->fn->reg_kinds[n], regs[n]);
+			t->mem.used -= frame_cost(f->fn);
+			vm->top = f->base;
+			if (--vm->nframes == 0) {
 				t->result = res;
 				t->state = TASK_DONE;
 				return VM_ENDED;
