@@ -88,12 +88,12 @@ push(struct vm *vm, struct task *t, const struct mod_fn *fn)
 	}
 	if (SC_UNLIKELY(base + n > vm->capregs) &&
 	    vm_reserve(vm, base + n) != SC_OK) {
-		vm_err_mem(vm, t, SC_ENOMEM, 0);
+		vm_err_mem(vm, t, SC_ENOMEM);
 		return NULL;
 	}
 	if (SC_UNLIKELY(cost > t->mem.limit - t->mem.used ||
 	    t->mem.used > t->mem.limit)) {
-		vm_err_mem(vm, t, SC_ELIMIT, cost);
+		vm_err_mem(vm, t, SC_ELIMIT);
 		return NULL;
 	}
 	t->mem.used += cost;

@@ -176,7 +176,7 @@ void task_destroy(struct task *t, struct obj **work);
 
 int vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
     size_t len);
-int vm_err_mem(struct vm *vm, struct task *t, int code, size_t more);
+int vm_err_mem(struct vm *vm, struct task *t, int code);
 union value *vm_push(struct vm *vm, struct task *t,
     const struct mod_fn *fn);
 void vm_pop(struct vm *vm, struct task *t);

@@ -100,9 +100,9 @@ find_state(const struct mod_fn *fn, uint32_t pc)
 }
 
 int
-vm_err_mem(struct vm *vm, struct task *t, int code, size_t more)
+vm_err_mem(struct vm *vm, struct task *t, int code)
 {
-	if (code == SC_ELIMIT || mem_fail_code(&t->mem, more) == SC_ELIMIT)
+	if (code == SC_ELIMIT)
 		return sc_errorf(&vm->err, SC_ELIMIT,
 		    "task memory limit (%zu bytes) exceeded", t->mem.limit);
 	return sc_errorf(&vm->err, SC_ENOMEM, "out of memory");
@@ -247,7 +247,7 @@ suspend(struct vm *vm, struct task *t)
 	if (vm->nframes > 0) {
 		size = susp_size(vm->nframes, nvals);
 		if ((s = mem_alloc(&t->mem, NULL, 0, size)) == NULL)
-			return vm_err_mem(vm, t, SC_ENOMEM, size);
+			return vm_err_mem(vm, t, mem_fail_code(&t->mem, size));
 		s->nframes = vm->nframes;
 		s->nvals = nvals;
 		nvals = 0;
@@ -380,7 +380,7 @@ poll_join(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
 			return r;
 	}
 	if ((r = arr_new(t, fu->jkind, a->len, &out)) != SC_OK)
-		return vm_err_mem(vm, t, r, (size_t)a->len * 8);
+		return vm_err_mem(vm, t, r);
 	for (uint32_t n = 0; n < a->len; n++) {
 		struct task *c = (struct task *)a->v[n].o;
 
@@ -408,7 +408,7 @@ start_timeout(struct vm *vm, struct task *t, struct vfut *fu)
 		if ((r = sched_spawn(vm->s, t, cf, TF_INTERNAL, &c)) != SC_OK)
 			return r == SC_ELIMIT ? sc_errorf(&vm->err, r,
 			    "live task limit (%u) reached",
-			    vm->lim->live_tasks) : vm_err_mem(vm, t, r, 0);
+			    vm->lim->live_tasks) : vm_err_mem(vm, t, r);
 		cf->state = FUT_USED;
 		fu->child = &c->o;
 		obj_unref(&cf->h.o);
@@ -441,7 +441,7 @@ poll_timeout(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 	if (c == t)
 		return sc_errorf(&vm->err, SC_ERUNTIME, "task awaits itself");
 	if ((r = sched_sleep_until(vm->s, t, fu->ms)) != SC_OK)
-		return vm_err_mem(vm, t, r, 0);
+		return vm_err_mem(vm, t, r);
 	wait_task(t, c);
 	return POLL_PENDING;
 }
@@ -459,7 +459,7 @@ poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 			return r;
 		if ((r = sched_sleep_until(vm->s, t,
 		    sched_now(vm->s) + fu->ms)) != SC_OK)
-			return vm_err_mem(vm, t, r, 0);
+			return vm_err_mem(vm, t, r);
 		t->wait = WAIT_SLEEP;
 		return POLL_PENDING;
 	case FUT_YIELD:
@@ -656,8 +656,8 @@ vm_park(struct vm *vm, struct task *t)
 		    sizeof(struct frame);
 	t->mem.used -= cost;		/* the block replaces the frames */
 	if ((p = mem_alloc(&t->mem, NULL, 0, size)) == NULL) {
+		vm_err_mem(vm, t, mem_fail_code(&t->mem, size));
 		t->mem.used += cost;
-		vm_err_mem(vm, t, SC_ENOMEM, size);
 		return fail_err(vm, t);
 	}
 	p->nframes = vm->nframes;
@@ -815,7 +815,7 @@ vm_op_mk(struct vm *vm, struct task *t, uint32_t i)
 	switch (INS_OP(i)) {
 	case OP_NEWARR:
 		if ((r = arr_new(t, INS_C(i), INS_B(i), &arr)) != SC_OK)
-			return vm_err_mem(vm, t, r, INS_B(i) * 8u);
+			return vm_err_mem(vm, t, r);
 		set_ref(vm, a, &arr->h.o);
 		return VM_CONT;
 	case OP_MKFUT: {
@@ -865,7 +865,7 @@ vm_op_mk(struct vm *vm, struct task *t, uint32_t i)
 		return sc_errorf(&vm->err, SC_EBADMOD, "bad op");
 	}
 	if (r != SC_OK)
-		return vm_err_mem(vm, t, r, sizeof(*fu));
+		return vm_err_mem(vm, t, r);
 	set_ref(vm, a, &fu->h.o);
 	return VM_CONT;
 move_args:
@@ -890,7 +890,7 @@ vm_op_spawn(struct vm *vm, struct task *t, uint32_t i)
 			return sc_errorf(&vm->err, r,
 			    "live task limit (%u) reached",
 			    vm->lim->live_tasks);
-		return vm_err_mem(vm, t, r, 0);
+		return vm_err_mem(vm, t, r);
 	}
 	fu->state = FUT_USED;
 	set_ref(vm, INS_A(i), &c->o);
@@ -927,7 +927,7 @@ new_str(struct vm *vm, struct task *t, unsigned a, const char *s, size_t len)
 	int r;
 
 	if ((r = str_new(t, s, len, &v)) != SC_OK)
-		return vm_err_mem(vm, t, r, len);
+		return vm_err_mem(vm, t, r);
 	set_ref(vm, a, &v->h.o);
 	return VM_CONT;
 }
@@ -950,7 +950,7 @@ vm_op_str(struct vm *vm, struct task *t, uint32_t i)
 		value_format(&sb, INS_C(i), regs[b]);
 		if (sb.err != 0) {
 			sbuf_free(&sb);
-			return vm_err_mem(vm, t, sb.err, sb.max + 1);
+			return vm_err_mem(vm, t, sb.err);
 		}
 		r = new_str(vm, t, a, sb.p != NULL ? sb.p : "", sb.len);
 		sbuf_free(&sb);
@@ -967,8 +967,7 @@ vm_op_str(struct vm *vm, struct task *t, uint32_t i)
 		return VM_CONT;
 	case OP_CONCAT:
 		if ((r = str_concat(t, s, str_at(regs, INS_C(i)), &v)) != SC_OK)
-			return vm_err_mem(vm, t, r, (size_t)s->len +
-			    str_at(regs, INS_C(i))->len);
+			return vm_err_mem(vm, t, r);
 		set_ref(vm, a, &v->h.o);
 		return VM_CONT;
 	}
@@ -1034,7 +1033,7 @@ vm_op_arr(struct vm *vm, struct task *t, uint32_t i)
 				return sc_errorf(&vm->err, r, "task memory "
 				    "limit (%zu bytes) exceeded",
 				    arr->h.owner->mem.limit);
-			return vm_err_mem(vm, t, r, (size_t)arr->cap * 8);
+			return vm_err_mem(vm, t, r);
 		}
 		return VM_CONT;
 	case OP_POP:

@@ -57,7 +57,7 @@ int_case(unsigned op, int64_t x, int64_t y, const char *want)
 
 	ABX(LOADK, 0, asm_kint(a, x));
 	ABX(LOADK, 1, asm_kint(a, y));
-	asm_op(a, f, ins_abc(op, 2, 0, 1));
+	asm_op(a, f, ins_abc(op, 2, 0, op == OP_NEG || op == OP_ABS ? 0 : 1));
 	PRINTV(2, VK_INT, 3);
 	ABC(RET0, 0, 0, 0);
 	asm_run(a, NULL, &o);
@@ -120,7 +120,7 @@ static void
 test_strings(void)
 {
 	struct asm_mod *a = asm_new();
-	unsigned f = asm_fn(a, "main", true, VK_UNIT, 0, "sssbi");
+	unsigned f = asm_fn(a, "main", true, VK_UNIT, 0, "sssbiu");
 	struct outcome o;
 
 	ABX(LOADS, 0, asm_kstr(a, "ab"));
@@ -131,7 +131,7 @@ test_strings(void)
 	ABC(SEQ, 3, 0, 0); PRINTV(3, VK_BOOL, 2);
 	ABC(SNE, 3, 0, 1); PRINTV(3, VK_BOOL, 2);
 	ABC(SLEN, 4, 1, 0); PRINTV(4, VK_INT, 2);
-	ABC(LOADU, 4, 0, 0); PRINTV(4, VK_UNIT, 2);
+	ABC(LOADU, 5, 0, 0); PRINTV(5, VK_UNIT, 2);
 	ABC(PRINT, 0, 0, 0);
 	ABC(PRINT, 1, 2, 0);				/* stderr */
 	ABX(LOADS, 0, asm_kstr(a, "-42"));
@@ -390,13 +390,12 @@ add_sq(struct asm_mod *a)
 	return f;
 }
 
-static void
-test_spawn_join(void)
+static struct asm_mod *
+spawn_join_mod(void)
 {
 	struct asm_mod *a = asm_new();
 	unsigned sq = add_sq(a);
 	unsigned f = asm_fn(a, "main", true, VK_UNIT, 0, "FiiTaiFasb");
-	struct outcome o;
 
 	a->m.entry = f;
 	ABC(NEWARR, 4, 0, VK_TASK);
@@ -420,6 +419,16 @@ test_spawn_join(void)
 	asm_state(a, f, 0);
 	PRINTV(5, VK_INT, 8);
 	ABC(RET0, 0, 0, 0);
+	return a;
+}
+
+static void
+test_spawn_join(void)
+{
+	struct asm_mod *a = spawn_join_mod();
+	unsigned f = a->m.entry;
+	struct outcome o;
+
 	asm_run(a, NULL, &o);
 	CHECK_STR_EQ(o.out, "[0, 1, 4]\n4\n");
 	CHECK_INT_EQ(o.status, JOB_COMPLETED);
@@ -564,6 +573,8 @@ test_memory_limit(void)
 	asm_outcome_init(&ob);
 	ha = (struct job_hooks){ asm_on_out, asm_on_done, &oa };
 	hb = (struct job_hooks){ asm_on_out, asm_on_done, &ob };
+	CHECK(verify_module(&a->m, &err) == SC_OK);
+	CHECK(verify_module(&b->m, &err) == SC_OK);
 	CHECK(prog_new(&a->m, NULL, &pa, &err) == SC_OK);
 	CHECK(prog_new(&b->m, NULL, &pb, &err) == SC_OK);
 	CHECK(sched_new(&lim, &s) == SC_OK);
@@ -638,6 +649,7 @@ test_timeout_limit(void)
 	    "(1000 ms)\n  at main (t.script:3)");
 	/* a spinning root times out too */
 	a->fns[f].ncode = 0;
+	a->fns[f].nstates = 0;
 	JMP(-1);
 	lim.task_timeout_ms = 30;
 	asm_run(a, &lim, &o);
@@ -674,6 +686,7 @@ test_suspended_live_only(void)
 	PRINTV(2, VK_INT, 7);		/* not live: comes back as 0 */
 	ABC(RET0, 0, 0, 0);
 	asm_outcome_init(&o);
+	CHECK(verify_module(&a->m, &err) == SC_OK);
 	CHECK(prog_new(&a->m, NULL, &p, &err) == SC_OK);
 	CHECK(sched_new(NULL, &s) == SC_OK);
 	CHECK(sched_submit(s, p, 0, &h, &j, &err) == SC_OK);
@@ -731,6 +744,29 @@ test_cycles_and_deep_free(void)
 	free(a);
 }
 
+/* Fail every charged allocation in turn: each run ends cleanly (the task
+ * fails with "out of memory", nothing leaks) until one runs through. */
+static void
+test_alloc_faults(void)
+{
+	struct asm_mod *a = spawn_join_mod();
+	struct outcome o;
+	int n;
+
+	for (n = 1; n < 1000; n++) {
+		mem_fault_set(n);
+		asm_run(a, NULL, &o);
+		mem_fault_set(0);
+		if (o.status == JOB_COMPLETED)
+			break;
+		CHECK_INT_EQ(o.status, JOB_FAILED);
+		CHECK_STR_CONTAINS(o.error, "out of memory");
+	}
+	CHECK_STR_EQ(o.out, "[0, 1, 4]\n4\n");
+	CHECK(n > 10 && n < 1000);
+	free(a);
+}
+
 int
 main(void)
 {
@@ -752,5 +788,6 @@ main(void)
 	RUN(test_timeout_limit);
 	RUN(test_suspended_live_only);
 	RUN(test_cycles_and_deep_free);
+	RUN(test_alloc_faults);
 	return check_done();
 }

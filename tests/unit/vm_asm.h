@@ -15,6 +15,7 @@
 #include "modio.h"
 #include "op.h"
 #include "sched.h"
+#include "verify.h"
 #include "vm.h"
 
 #define ASM_FNS		16
@@ -205,6 +206,10 @@ asm_run(struct asm_mod *a, const struct vm_limits *lim, struct outcome *o)
 	struct sc_error err;
 
 	asm_outcome_init(o);
+	if (verify_module(&a->m, &err) != SC_OK) {
+		snprintf(o->error, sizeof(o->error), "verify: %s", err.msg);
+		return;
+	}
 	if (prog_new(&a->m, NULL, &p, &err) != SC_OK ||
 	    sched_new(lim, &s) != SC_OK ||
 	    sched_submit(s, p, 0, &h, NULL, &err) != SC_OK) {
