@@ -328,24 +328,58 @@ sched_spawn(struct sched *s, struct task *parent, struct vfut *f,
 	return SC_OK;
 }
 
+/* The internal child (await_timeout's) that t is waiting for, if live. */
+static struct task *
+internal_child(struct task *t)
+{
+	struct task *c;
+
+	if (t->wait != WAIT_LEAF || t->fut == NULL ||
+	    t->fut->h.o.sub != FUT_TIMEOUT || t->fut->child == NULL ||
+	    t->fut->child->kind != VK_TASK)
+		return NULL;
+	c = (struct task *)t->fut->child;
+	if (!(c->flags & TF_INTERNAL) || task_state_ended(c->state))
+		return NULL;
+	return c;
+}
+
+/*
+ * End t (not running) with state and msg; then the internal child it was
+ * awaiting through await_timeout, and so on down the chain (a loop, not
+ * recursion: chains can be as long as the live-task limit).
+ */
 void
 sched_kill(struct sched *s, struct task *t, unsigned state, const char *msg)
 {
-	if (task_state_ended(t->state))
-		return;
-	if (t->state == TASK_RUNNING || (t == t->job->root &&
-	    s->vm.cur != NULL && s->vm.cur->job == t->job)) {
-		t->flags |= TF_CANCEL;	/* fails at its next stop */
-		return;
+	while (t != NULL && !task_state_ended(t->state)) {
+		struct task *c;
+
+		if (t->state == TASK_RUNNING || (t == t->job->root &&
+		    s->vm.cur != NULL && s->vm.cur->job == t->job)) {
+			t->flags |= TF_CANCEL;	/* fails at its next stop */
+			return;
+		}
+		if ((c = internal_child(t)) != NULL)
+			c->o.refs++;
+		if (t->state == TASK_READY)
+			dequeue(s, t);
+		sched_unwait(s, t);
+		vm_drop_saved(t);
+		free(t->error);
+		t->error = strdup(msg);
+		t->state = (uint8_t)state;
+		finish(s, t);
+		if (c != NULL && c->o.refs == 1) {
+			obj_unref(&c->o);	/* ended meanwhile and unshared */
+			return;
+		}
+		if (c != NULL)
+			c->o.refs--;		/* still held elsewhere */
+		t = c;
+		state = TASK_CANCELLED;
+		msg = "task cancelled";
 	}
-	if (t->state == TASK_READY)
-		dequeue(s, t);
-	sched_unwait(s, t);
-	vm_drop_saved(t);
-	free(t->error);
-	t->error = strdup(msg);
-	t->state = (uint8_t)state;
-	finish(s, t);
 }
 
 /* Jobs */

@@ -744,6 +744,233 @@ test_cycles_and_deep_free(void)
 	free(a);
 }
 
+/* Cancelling a task that waits in await_timeout cancels the hidden child
+ * running the future; cancelling the job ends it as cancelled. */
+static void
+test_cancel_chain_and_job(void)
+{
+	struct asm_mod *a = asm_new();
+	unsigned sq = add_sq(a);
+	unsigned w = asm_fn(a, "waiter", true, VK_INT, 0, "FFiii");
+	unsigned f;
+	struct outcome o;
+	struct job_hooks h = { asm_on_out, asm_on_done, &o };
+	struct sched *s;
+	struct prog *p;
+	struct job *j;
+	struct sc_error err;
+
+	f = w;
+	ASBX(LOADI, 2, 3);
+	ABX(LOADK, 3, asm_kint(a, 1000));
+	ABX(MKFUT, 1, sq);
+	ABX(LOADK, 2, asm_kint(a, 5000));
+	ASBX(LOADI, 3, -1);
+	ABC(MKTIMEOUT, 0, 0, VK_INT);
+	ABC(AWAIT, 4, 0, 0);
+	asm_state(a, f, 0);
+	ABC(RET, 4, 0, 0);
+	f = asm_fn(a, "main", true, VK_UNIT, 0, "FTbuFiu");
+	a->m.entry = f;
+	ABX(MKFUT, 0, w);
+	ABC(SPAWN, 1, 0, 0);
+	ABC(MKYIELD, 4, 0, 0);
+	ABC(AWAIT, 3, 4, 0);
+	asm_state(a, f, 1, 1);
+	ABC(CANCEL, 2, 1, 0);
+	ABX(LOADK, 5, asm_kint(a, 2000));
+	ABC(MKSLEEP, 4, 5, 0);
+	ABC(AWAIT, 6, 4, 0);
+	asm_state(a, f, 0);
+	ABC(RET0, 0, 0, 0);
+	asm_outcome_init(&o);
+	CHECK(verify_module(&a->m, &err) == SC_OK);
+	CHECK(prog_new(&a->m, NULL, &p, &err) == SC_OK);
+	CHECK(sched_new(NULL, &s) == SC_OK);
+	CHECK(sched_submit(s, p, 0, &h, &j, &err) == SC_OK);
+	prog_unref(p);
+	while (sched_has_ready(s))
+		sched_run(s, 16);
+	CHECK_INT_EQ(sched_live_tasks(s), 1);	/* the root, asleep */
+	CHECK_INT_EQ(sched_njobs(s), 1);
+	CHECK(sched_next_timer_ms(s) > 1000);
+	sched_cancel_job(s, j);
+	CHECK_INT_EQ(o.status, JOB_CANCELLED);
+	CHECK_STR_EQ(o.error, "task cancelled");
+	CHECK_INT_EQ(sched_live_tasks(s), 0);
+	CHECK_INT_EQ(sched_njobs(s), 0);
+	CHECK_INT_EQ(sched_next_timer_ms(s), -1);
+	sched_free(s);
+	free(a);
+}
+
+/* Round-robin over tenants first: a tenant with three spinning tasks gets
+ * no more turns than a tenant with one task that yields. */
+static void
+test_tenant_fairness(void)
+{
+	struct asm_mod *a = asm_new(), *b = asm_new();
+	unsigned spin = asm_fn(a, "spin", true, VK_UNIT, 0, "i");
+	unsigned f;
+	struct outcome oa, ob;
+	struct job_hooks ha = { asm_on_out, asm_on_done, &oa };
+	struct job_hooks hb = { asm_on_out, asm_on_done, &ob };
+	struct sched *s;
+	struct prog *pa, *pb;
+	struct sc_error err;
+	int slices = 0;
+
+	asm_op(a, spin, ins_abc(OP_ADDI, 0, 0, 0));
+	asm_op(a, spin, ins_sj(OP_JMP, -2));
+	f = asm_fn(a, "main", true, VK_UNIT, 0, "FTiu");
+	a->m.entry = f;
+	for (int n = 0; n < 3; n++) {
+		ABX(MKFUT, 0, spin);
+		ABC(SPAWN, 1, 0, 0);
+	}
+	ASBX(LOADI, 2, 50);
+	ABC(MKSLEEP, 0, 2, 0);
+	ABC(AWAIT, 3, 0, 0);
+	asm_state(a, f, 0);
+	ABC(RET0, 0, 0, 0);
+	f = asm_fn(b, "main", true, VK_UNIT, 0, "Fusiib");
+	b->m.entry = f;
+	asm_op(b, f, ins_abx(OP_LOADS, 2, asm_kstr(b, "b")));
+	asm_op(b, f, ins_abc(OP_MKYIELD, 0, 0, 0));	/* pc 1 */
+	asm_op(b, f, ins_abc(OP_AWAIT, 1, 0, 0));
+	asm_state(b, f, 2, 2, 3);
+	asm_op(b, f, ins_abc(OP_PRINT, 2, 0, 0));
+	asm_op(b, f, ins_sc(OP_ADDI, 3, 3, 1));
+	asm_op(b, f, ins_asbx(OP_LOADI, 4, 5));
+	asm_op(b, f, ins_abc(OP_LT, 5, 3, 4));
+	asm_op(b, f, ins_asbx(OP_JMPT, 5, -7));
+	asm_op(b, f, ins_abc(OP_RET0, 0, 0, 0));
+	asm_outcome_init(&oa);
+	asm_outcome_init(&ob);
+	CHECK(verify_module(&a->m, &err) == SC_OK);
+	CHECK(verify_module(&b->m, &err) == SC_OK);
+	CHECK(prog_new(&a->m, NULL, &pa, &err) == SC_OK);
+	CHECK(prog_new(&b->m, NULL, &pb, &err) == SC_OK);
+	CHECK(sched_new(NULL, &s) == SC_OK);
+	CHECK(sched_submit(s, pa, 1, &ha, NULL, &err) == SC_OK);
+	CHECK(sched_submit(s, pb, 2, &hb, NULL, &err) == SC_OK);
+	prog_unref(pa);
+	prog_unref(pb);
+	while (ob.status < 0 && slices < 1000)
+		slices += sched_run(s, 1);
+	CHECK_STR_EQ(ob.out, "bbbbb");
+	CHECK(slices <= 13);
+	CHECK_INT_EQ(oa.status, -1);		/* still spinning */
+	asm_drive(s);
+	CHECK_INT_EQ(oa.status, JOB_COMPLETED);
+	sched_free(s);
+	free(a);
+	free(b);
+}
+
+static uint32_t
+rnd(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*st >> 33);
+}
+
+/*
+ * Mutate instructions, register kinds and live sets at random (fixed
+ * seed); every mutant the verifier accepts must run to an end without
+ * undefined behaviour or leaks (checked under ASan/UBSan).
+ */
+static int
+mutate(struct asm_mod *a, uint64_t st, int iters)
+{
+	struct vm_limits lim;
+	struct sc_error err;
+	struct outcome o;
+	int ran = 0;
+
+	vm_limits_default(&lim);
+	lim.live_tasks = 20;
+	lim.task_timeout_ms = 30;
+	lim.task_mem = 1 << 20;
+	lim.call_depth = 50;
+	lim.sleep_max_ms = 5;
+	lim.fuel = 1000;
+	for (int n = 0; n < iters; n++) {
+		unsigned fn = rnd(&st) % a->m.nfns;
+		struct asm_fn *af = &a->af[fn];
+		struct mod_fn *mf = &a->fns[fn];
+		unsigned pc = rnd(&st) % mf->ncode, what = rnd(&st) % 4;
+		uint32_t old = af->code[pc];
+		uint8_t oldk = 0, *kp = NULL;
+
+		if (what == 0)
+			af->code[pc] = (old & ~0xffu) | rnd(&st) % OP__COUNT;
+		else if (what == 1)
+			af->code[pc] ^= 1u << (8 + rnd(&st) % 24);
+		else if (what == 2) {
+			kp = &af->kinds[rnd(&st) % mf->nregs];
+			oldk = *kp;
+			*kp = (uint8_t)(rnd(&st) % VK__COUNT);
+		} else if (mf->nstates > 0) {
+			unsigned si = rnd(&st) % mf->nstates;
+
+			if (mf->states[si].nlive > 0) {
+				kp = &af->live[si][0];
+				oldk = *kp;
+				*kp = (uint8_t)(rnd(&st) % mf->nregs);
+			}
+		}
+		if (verify_module(&a->m, &err) == SC_OK) {
+			asm_run(a, &lim, &o);
+			CHECK(o.status >= JOB_COMPLETED && o.status <= JOB_TIMEDOUT);
+			ran++;
+		}
+		af->code[pc] = old;
+		if (kp != NULL)
+			*kp = oldk;
+	}
+	return ran;
+}
+
+static void
+test_mutants(void)
+{
+	struct asm_mod *a = spawn_join_mod();
+	unsigned inner, outer, sl, f;
+
+	CHECK(mutate(a, 42, 4000) > 100);
+	free(a);
+	a = asm_new();
+	add_inner_outer(a, &inner, &outer);
+	sl = add_sleeper(a);
+	f = asm_fn(a, "main", true, VK_UNIT, 0, "FiiTsuTbaF");
+	a->m.entry = f;
+	ASBX(LOADI, 1, 5);
+	ABX(MKFUT, 0, outer);
+	ABC(SPAWN, 3, 0, 0);
+	ASBX(LOADI, 1, 2);
+	ABX(LOADS, 2 + 2, asm_kstr(a, "s"));
+	ABC(MOVER, 4, 4, 0);
+	ABC(NEWARR, 8, 2, VK_TASK);
+	ABC(PUSH, 8, 3, 0);
+	ABC(MKJOIN, 9, 8, VK_INT);
+	ABC(AWAIT, 8, 9, 0);
+	asm_state(a, f, 1, 3);
+	ABC(AWAITT, 2, 3, 0);
+	asm_state(a, f, 0);
+	ABC(CANCEL, 7, 3, 0);
+	ABC(RET0, 0, 0, 0);
+	(void)sl;
+	{
+		struct sc_error e = { 0 };
+
+		CHECK(verify_module(&a->m, &e) == SC_OK);
+		CHECK_STR_EQ(e.msg, "");
+	}
+	CHECK(mutate(a, 7, 4000) > 100);
+	free(a);
+}
+
 /* Fail every charged allocation in turn: each run ends cleanly (the task
  * fails with "out of memory", nothing leaks) until one runs through. */
 static void
@@ -788,6 +1015,9 @@ main(void)
 	RUN(test_timeout_limit);
 	RUN(test_suspended_live_only);
 	RUN(test_cycles_and_deep_free);
+	RUN(test_cancel_chain_and_job);
+	RUN(test_tenant_fairness);
 	RUN(test_alloc_faults);
+	RUN(test_mutants);
 	return check_done();
 }
