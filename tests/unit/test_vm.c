@@ -868,6 +868,59 @@ test_tenant_fairness(void)
 	free(b);
 }
 
+static int64_t fake_ms;
+
+static int64_t
+fake_clock(void)
+{
+	return fake_ms;
+}
+
+/* With the scheduler's clock replaced, sleeps fire exactly when due. */
+static void
+test_fake_clock(void)
+{
+	struct asm_mod *a = asm_new();
+	unsigned sl = add_sleeper(a);
+	unsigned f = asm_fn(a, "main", true, VK_UNIT, 0, "FisTu");
+	struct outcome o;
+	struct job_hooks h = { asm_on_out, asm_on_done, &o };
+	struct sched *s;
+	struct prog *p;
+	struct sc_error err;
+
+	a->m.entry = f;
+	ABX(LOADK, 1, asm_kint(a, 1000));
+	ABX(LOADS, 2, asm_kstr(a, "tick"));
+	ABX(MKFUT, 0, sl);
+	ABC(SPAWN, 3, 0, 0);
+	ABC(AWAITT, 4, 3, 0);
+	asm_state(a, f, 0);
+	ABC(RET0, 0, 0, 0);
+	asm_outcome_init(&o);
+	fake_ms = 5000;
+	CHECK(prog_new(&a->m, NULL, &p, &err) == SC_OK);
+	CHECK(sched_new(NULL, &s) == SC_OK);
+	sched_set_clock(s, fake_clock);
+	CHECK(sched_submit(s, p, 0, &h, NULL, &err) == SC_OK);
+	prog_unref(p);
+	CHECK_INT_EQ(sched_run(s, 10), 2);	/* root, then the child */
+	CHECK_INT_EQ(sched_run(s, 10), 0);
+	CHECK_INT_EQ(sched_next_timer_ms(s), 1000);
+	fake_ms += 999;
+	sched_fire_timers(s, fake_ms);
+	CHECK(!sched_has_ready(s));
+	CHECK_INT_EQ(sched_next_timer_ms(s), 1);
+	fake_ms += 1;
+	sched_fire_timers(s, fake_ms);
+	CHECK(sched_has_ready(s));
+	CHECK_INT_EQ(sched_run(s, 10), 2);	/* the child, then the root */
+	CHECK_STR_EQ(o.out, "tick\n");
+	CHECK_INT_EQ(o.status, JOB_COMPLETED);
+	sched_free(s);
+	free(a);
+}
+
 static uint32_t
 rnd(uint64_t *st)
 {
@@ -1017,6 +1070,7 @@ main(void)
 	RUN(test_cycles_and_deep_free);
 	RUN(test_cancel_chain_and_job);
 	RUN(test_tenant_fairness);
+	RUN(test_fake_clock);
 	RUN(test_alloc_faults);
 	RUN(test_mutants);
 	return check_done();
