@@ -17,6 +17,8 @@
  * The wall-clock timeout applies to the root task (= the job): spawned
  * tasks start later, so their deadline can never come before the root's,
  * and the root's end cancels them.
+ * Hooks run inside sched_run, sched_fire_timers and sched_cancel_job; they
+ * may submit jobs but must not free or re-enter the scheduler.
  */
 #ifndef SC_SCHED_H
 #define SC_SCHED_H
