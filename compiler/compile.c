@@ -15,6 +15,7 @@
 #include "modio.h"
 #include "parse.h"
 #include "scriptc.h"
+#include "utf8.h"
 #include "verify.h"
 
 /* Arena cap for one compilation: a 16 MiB source needs far less. */
@@ -62,6 +63,37 @@ compile(struct scriptc_result *r, const char *src, size_t len,
 		    "%s", err.msg);
 }
 
+/*
+ * The source name as the module will carry it: valid UTF-8 (other bytes
+ * become '?') of at most NAME_MAX_BYTES, keeping the end of a long path,
+ * where the file name is. The daemon refuses anything else.
+ */
+static char *
+module_name(struct arena *a, const char *name)
+{
+	size_t len = strlen(name), start = 0;
+	char *out;
+
+	if (len > NAME_MAX_BYTES) {
+		start = len - NAME_MAX_BYTES;
+		while (start < len && ((unsigned char)name[start] & 0xc0) ==
+		    0x80)
+			start++;	/* do not begin inside a character */
+	}
+	if ((out = arena_strndup(a, name + start, len - start)) == NULL)
+		return NULL;
+	for (unsigned char *p = (unsigned char *)out; *p != '\0';) {
+		uint32_t cp;
+		size_t n = utf8_decode(p, strlen((char *)p), &cp);
+
+		if (n == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
+	return out;
+}
+
 int
 scriptc_compile(const char *src, size_t len, const char *name,
     scriptc_result **rp)
@@ -73,7 +105,7 @@ scriptc_compile(const char *src, size_t len, const char *name,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return SC_ENOMEM;
 	arena_init(&r->arena, COMPILE_MEMORY_MAX);
-	namecopy = arena_strndup(&r->arena, name, strlen(name));
+	namecopy = module_name(&r->arena, name);
 	/* the caret lines quote the source after the caller's copy is gone */
 	srccopy = len <= SOURCE_BYTES_MAX ? arena_strndup(&r->arena, src, len)
 	    : NULL;

@@ -18,7 +18,7 @@ diag_init(struct diags *d, struct arena *a, const char *file,
 	d->srclen = srclen;
 }
 
-static void
+static void SC_PRINTF(4, 0)
 add(struct diags *d, int severity, struct pos pos, const char *fmt,
     va_list ap)
 {

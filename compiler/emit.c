@@ -557,12 +557,14 @@ binop(int op, int k, bool *swap)
 	case TOK_STAR:		return f ? OP_FMUL : OP_MUL;
 	case TOK_SLASH:		return f ? OP_FDIV : OP_DIV;
 	case TOK_PERCENT:	return f ? OP_FMOD : OP_MOD;
-	case TOK_GT:		*swap = true;
-		/* FALLTHROUGH */
-	case TOK_LT:		return f ? OP_FLT : s ? OP_SLT : OP_LT;
-	case TOK_GE:		*swap = true;
-		/* FALLTHROUGH */
-	case TOK_LE:		return f ? OP_FLE : s ? OP_SLE : OP_LE;
+	case TOK_LT:
+	case TOK_GT:
+		*swap = op == TOK_GT;
+		return f ? OP_FLT : s ? OP_SLT : OP_LT;
+	case TOK_LE:
+	case TOK_GE:
+		*swap = op == TOK_GE;
+		return f ? OP_FLE : s ? OP_SLE : OP_LE;
 	case TOK_EQEQ:		return f ? OP_FEQ : s ? OP_SEQ : OP_EQ;
 	case TOK_NE:		return f ? OP_FNE : s ? OP_SNE : OP_NE;
 	}
