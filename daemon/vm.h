@@ -176,14 +176,21 @@ void task_destroy(struct task *t, struct obj **work);
 #define VM_CONT		(-100)		/* slow path done; keep running */
 #define ERROR_TEXT_MAX	8192		/* error text incl. traces */
 
+/* Fail t with msg + its trace, unwind its frames; returns VM_ENDED. */
 int vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
     size_t len);
+/* Fill vm->err for SC_ELIMIT (the task's memory limit) or SC_ENOMEM. */
 int vm_err_mem(struct vm *vm, struct task *t, int code);
+/* Push a frame of fn with zeroed registers (charged); NULL + vm->err. */
 union value *vm_push(struct vm *vm, struct task *t,
     const struct mod_fn *fn);
+/* Pop the top frame, releasing its references and its charge. */
 void vm_pop(struct vm *vm, struct task *t);
+/* Make room for nregs registers on the shared stack. */
 int vm_reserve(struct vm *vm, uint32_t nregs) SC_MUST_CHECK;
+/* Give an await's result to the top frame (or end t with it). */
 int vm_deliver(struct vm *vm, struct task *t, union value res);
+/* Slow paths of the ops their names say. */
 int vm_op_await(struct vm *vm, struct task *t, uint32_t i);
 int vm_op_awaitt(struct vm *vm, struct task *t, uint32_t i);
 int vm_op_mk(struct vm *vm, struct task *t, uint32_t i);
@@ -194,7 +201,9 @@ int vm_op_arr(struct vm *vm, struct task *t, uint32_t i);
 int vm_op_print(struct vm *vm, struct task *t, uint32_t i);
 int vm_op_fail(struct vm *vm, struct task *t, uint32_t i);
 int vm_op_ftoi(struct vm *vm, struct task *t, uint32_t i);
+/* Fuel ran out: save t's whole stack; VM_YIELDED (or VM_ENDED). */
 int vm_park(struct vm *vm, struct task *t);
+/* Restore t (start, suspended or parked); VM_CONT means run the loop. */
 int vm_resume(struct vm *vm, struct task *t);
 
 #endif
