@@ -451,6 +451,11 @@ ret:
 			t->mem.used -= frame_cost(f->fn);
 			vm->top = f->base;
 			if (--vm->nframes == 0) {
+				if (SC_UNLIKELY(t->flags & TF_CANCEL)) {
+					val_release(t->o.ekind, res);
+					return vm_fail(vm, t, TASK_CANCELLED,
+					    "task cancelled", 14);
+				}
 				t->result = res;
 				t->state = TASK_DONE;
 				return VM_ENDED;

@@ -200,6 +200,11 @@ vm_deliver(struct vm *vm, struct task *t, union value res)
 	unsigned a;
 
 	if (vm->nframes == 0) {
+		if (t->flags & TF_CANCEL) {	/* cancelled itself */
+			val_release(t->o.ekind, res);
+			return vm_fail(vm, t, TASK_CANCELLED, "task cancelled",
+			    14);
+		}
 		t->result = res;
 		t->state = TASK_DONE;
 		return VM_ENDED;

@@ -868,6 +868,38 @@ test_tenant_fairness(void)
 	free(b);
 }
 
+/* A task that cancels itself ends cancelled even if it then returns. */
+static void
+test_self_cancel(void)
+{
+	struct asm_mod *a = asm_new();
+	unsigned c = asm_fn(a, "child", true, VK_INT, 1, "aiTbFu");
+	unsigned f = c;
+	struct outcome o;
+
+	ABC(MKYIELD, 4, 0, 0);
+	ABC(AWAIT, 5, 4, 0);
+	asm_state(a, f, 1, 0);
+	ASBX(LOADI, 1, 0);
+	ABC(GETIDX, 2, 0, 1);
+	ABC(CANCEL, 3, 2, 0);
+	ASBX(LOADI, 1, 5);
+	ABC(RET, 1, 0, 0);
+	f = asm_fn(a, "main", true, VK_UNIT, 0, "aFaTi");
+	a->m.entry = f;
+	ABC(NEWARR, 0, 1, VK_TASK);
+	ABC(MOVER, 2, 0, 0);
+	ABX(MKFUT, 1, c);
+	ABC(SPAWN, 3, 1, 0);
+	ABC(PUSH, 0, 3, 0);
+	ABC(AWAITT, 4, 3, 0);
+	asm_state(a, f, 0);
+	ABC(RET0, 0, 0, 0);
+	asm_run(a, NULL, &o);
+	CHECK_STR_EQ(o.error, "task cancelled\n  at main (t.script:6)");
+	free(a);
+}
+
 static int64_t fake_ms;
 
 static int64_t
@@ -1070,6 +1102,7 @@ main(void)
 	RUN(test_cycles_and_deep_free);
 	RUN(test_cancel_chain_and_job);
 	RUN(test_tenant_fairness);
+	RUN(test_self_cancel);
 	RUN(test_fake_clock);
 	RUN(test_alloc_faults);
 	RUN(test_mutants);
