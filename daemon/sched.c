@@ -292,6 +292,18 @@ finish(struct sched *s, struct task *t)
 {
 	struct job *j = t->job;
 
+	/* a failure fails every join of the job that includes t: let the
+	 * joiners look (join_all checks its tasks in order otherwise) */
+	if (t->state != TASK_DONE && !j->ending)
+		for (struct vfut *f = j->joins; f != NULL; f = f->jnext) {
+			struct task *w = f->joiner;
+
+			f->flags |= FUTF_FAILSEEN;
+			if (w->state == TASK_WAITING) {
+				sched_unwait(s, w);
+				sched_ready(s, w);
+			}
+		}
 	while (t->waiters != NULL) {
 		struct task *w = t->waiters;
 

@@ -229,12 +229,12 @@ fut_new(struct task *t, unsigned type, unsigned ekind, unsigned nargs,
 	f->h.o.sub = (uint8_t)type;
 	f->h.o.ekind = (uint8_t)ekind;
 	f->state = FUT_FRESH;
-	f->ctypes = 0;
+	f->flags = 0;
 	f->jkind = 0;
 	f->nargs = (uint8_t)nargs;
 	f->idx = 0;
-	f->ms = 0;
 	f->child = NULL;
+	f->ms = 0;
 	f->fallback.i = 0;
 	f->akinds = NULL;
 	memset(f->args, 0, (size_t)nargs * sizeof(union value));
@@ -261,8 +261,8 @@ free_hobj(struct hobj *h, struct obj **work)
 		for (uint32_t i = 0; i < f->nargs; i++) {
 			unsigned k = f->akinds[i];
 
-			drop_val(f->ctypes ? ctype_vkind(k) : k, f->args[i],
-			    work);
+			drop_val(f->flags & FUTF_CTYPES ? ctype_vkind(k) : k,
+			    f->args[i], work);
 		}
 		drop(f->child, work);
 		if (f->h.o.sub == FUT_TIMEOUT)

@@ -78,17 +78,31 @@ enum fut_state {
 	FUT_STARTED,			/* timeout/join being awaited */
 };
 
+enum {					/* struct vfut flags */
+	FUTF_CTYPES = 1,		/* akinds are enum ctype (extern) */
+	FUTF_FAILSEEN = 2,		/* join: a task of the job failed */
+};
+
 struct vfut {
 	struct hobj h;			/* header; o.sub type, o.ekind result */
 	uint8_t state;			/* enum fut_state */
-	uint8_t ctypes;			/* akinds are enum ctype (extern) */
+	uint8_t flags;			/* FUTF_* */
 	uint8_t jkind;			/* join: element kind of the result */
 	uint8_t nargs;			/* args (a function has <= 256 regs) */
 	uint32_t idx;			/* function/extern index; join cursor */
-	int64_t ms;			/* sleep/timeout ms; timeout: due time */
 	struct obj *child;		/* join: array; timeout: future or task */
-	union value fallback;		/* timeout fallback, of kind o.ekind */
-	const uint8_t *akinds;		/* kinds of args (module memory) */
+	union {
+		struct {
+			int64_t ms;	/* sleep/timeout ms; timeout: due time */
+			union value fallback;	/* timeout: of kind o.ekind */
+			const uint8_t *akinds;	/* fn/extern: arg kinds */
+		};
+		struct {		/* join, while its task is suspended */
+			struct vfut *jnext;	/* job's suspended joins */
+			struct vfut **jpprev;	/* link to us; NULL: unlinked */
+			struct task *joiner;	/* the task awaiting it */
+		};
+	};
 	union value args[];		/* moved-in arguments */
 };
 

@@ -125,6 +125,36 @@ add_trace(struct sbuf *b, struct vm *vm, struct task *t)
 	}
 }
 
+/* A join whose task is suspended is on its job's list, so that a failing
+ * task of the job can wake it (sched.c finish()). */
+static void
+join_link(struct task *t, struct vfut *fu)
+{
+	struct job *j = t->job;
+
+	if (fu->jpprev != NULL)
+		return;
+	fu->jnext = j->joins;
+	if (j->joins != NULL)
+		j->joins->jpprev = &fu->jnext;
+	j->joins = fu;
+	fu->jpprev = &j->joins;
+	fu->joiner = t;
+}
+
+static void
+join_unlink(struct vfut *fu)
+{
+	if (fu->h.o.sub != FUT_JOIN || fu->jpprev == NULL)
+		return;
+	*fu->jpprev = fu->jnext;
+	if (fu->jnext != NULL)
+		fu->jnext->jpprev = fu->jpprev;
+	fu->jnext = NULL;
+	fu->jpprev = NULL;
+	fu->joiner = NULL;
+}
+
 /* Forget what t waits on: waiter list, timer, leaf future. */
 static void
 drop_wait(struct vm *vm, struct task *t)
@@ -140,6 +170,7 @@ drop_wait(struct vm *vm, struct task *t)
 		struct vfut *f = t->fut;
 
 		t->fut = NULL;
+		join_unlink(f);
 		obj_unref(&f->h.o);
 	}
 	t->wait = WAIT_NONE;
@@ -368,6 +399,16 @@ poll_join(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
 	if (a->h.o.ekind != VK_TASK)
 		return kind_mismatch(vm, "join_all element", a->h.o.ekind,
 		    VK_TASK);
+	if (fu->flags & FUTF_FAILSEEN) {	/* first poll, or a failure */
+		fu->flags &= ~FUTF_FAILSEEN;
+		for (uint32_t n = fu->idx; n < a->len; n++) {
+			struct task *c = (struct task *)a->v[n].o;
+
+			if (c != NULL && task_state_ended(c->state) &&
+			    c->state != TASK_DONE)
+				return check_child(vm, t, c, fu->jkind);
+		}
+	}
 	for (; fu->idx < a->len; fu->idx++) {
 		struct task *c = (struct task *)a->v[fu->idx].o;
 
@@ -379,6 +420,7 @@ poll_join(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
 				return sc_errorf(&vm->err, SC_ERUNTIME,
 				    "task awaits itself");
 			wait_task(t, c);
+			join_link(t, fu);
 			return POLL_PENDING;
 		}
 		if ((r = check_child(vm, t, c, fu->jkind)) != SC_OK)
@@ -480,6 +522,7 @@ poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 			    (r = start_timeout(vm, t, fu)) != SC_OK)
 				return r;
 			fu->h.o.refs++;
+			fu->flags |= FUTF_FAILSEEN;	/* look once at all */
 			t->fut = fu;
 			t->wait = WAIT_LEAF;
 		}
@@ -758,6 +801,7 @@ vm_drop_saved(struct task *t)
 		struct vfut *f = t->fut;
 
 		t->fut = NULL;
+		join_unlink(f);
 		obj_unref(&f->h.o);
 	}
 	if (t->waiting_on != NULL) {
@@ -840,7 +884,7 @@ vm_op_mk(struct vm *vm, struct task *t, uint32_t i)
 			break;
 		fu->idx = INS_BX(i);
 		fu->akinds = e->params;
-		fu->ctypes = 1;
+		fu->flags |= FUTF_CTYPES;
 		goto move_args;
 	}
 	case OP_MKSLEEP:

@@ -868,6 +868,48 @@ test_tenant_fairness(void)
 	free(b);
 }
 
+/* join_all fails as soon as any of its tasks fails, without waiting for
+ * the slower ones before it (which the job's end then cancels). */
+static void
+test_join_fails_early(void)
+{
+	struct asm_mod *a = asm_new();
+	unsigned sl = add_sleeper(a);
+	unsigned boom = asm_fn(a, "boom", true, VK_UNIT, 0, "iFus");
+	unsigned f = boom;
+	struct outcome o;
+	int64_t t0;
+
+	ASBX(LOADI, 0, 1);
+	ABC(MKSLEEP, 1, 0, 0);
+	ABC(AWAIT, 2, 1, 0);
+	asm_state(a, f, 0);
+	ABX(LOADS, 3, asm_kstr(a, "boom"));
+	ABC(PANIC, 3, 0, 0);
+	f = asm_fn(a, "main", true, VK_UNIT, 0, "FisTTaFa");
+	a->m.entry = f;
+	ASBX(LOADI, 1, 300);
+	ABX(LOADS, 2, asm_kstr(a, "slow"));
+	ABX(MKFUT, 0, sl);
+	ABC(SPAWN, 3, 0, 0);
+	ABX(MKFUT, 0, boom);
+	ABC(SPAWN, 4, 0, 0);
+	ABC(NEWARR, 5, 2, VK_TASK);
+	ABC(PUSH, 5, 3, 0);
+	ABC(PUSH, 5, 4, 0);
+	ABC(MKJOIN, 6, 5, VK_UNIT);
+	ABC(AWAIT, 7, 6, 0);
+	asm_state(a, f, 0);
+	ABC(RET0, 0, 0, 0);
+	t0 = timers_now_ms();
+	asm_run(a, NULL, &o);
+	CHECK(timers_now_ms() - t0 < 200);
+	CHECK_STR_EQ(o.out, "");
+	CHECK_STR_EQ(o.error, "panic: boom\n  at boom (t.script:5)\n"
+	    "  at main (t.script:11)");
+	free(a);
+}
+
 /* A task that cancels itself ends cancelled even if it then returns. */
 static void
 test_self_cancel(void)
@@ -1102,6 +1144,7 @@ main(void)
 	RUN(test_cycles_and_deep_free);
 	RUN(test_cancel_chain_and_job);
 	RUN(test_tenant_fairness);
+	RUN(test_join_fails_early);
 	RUN(test_self_cancel);
 	RUN(test_fake_clock);
 	RUN(test_alloc_faults);
