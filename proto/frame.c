@@ -254,8 +254,8 @@ frame_write_fd(int fd, const uint8_t *buf, size_t len, struct sc_error *err)
 			continue;
 		}
 		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
-			return sc_errorf(err, SC_EIO, "connection closed by the "
-			    "peer (%s)", strerror(errno));
+			return sc_errorf(err, SC_EIO, "connection closed by "
+			    "the peer (%s)", strerror(errno));
 		if (n == -1)
 			return sc_errorf(err, SC_EIO, "write: %s",
 			    strerror(errno));

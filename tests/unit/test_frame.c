@@ -17,6 +17,23 @@
 
 #define MAX	(1u << 20)
 
+/*
+ * Allocation faults: the test links with -Wl,--wrap=malloc, so every malloc
+ * in frame.c (including protobuf-c's, which go through the capped
+ * allocator) passes here; allocation number fail_at fails.
+ */
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+static unsigned long nallocs, fail_at;
+
+void *
+__wrap_malloc(size_t n)
+{
+	if (fail_at != 0 && ++nallocs == fail_at)
+		return NULL;
+	return __real_malloc(n);
+}
+
 /* A packed Submit request with a module of nmod bytes (pattern-filled). */
 static uint8_t *
 submit_frame(uint64_t id, size_t nmod, size_t *lenp)
@@ -508,6 +525,77 @@ test_write_closed(void)
 	CHECK_STR_CONTAINS(err.msg, "write: Bad file descriptor");
 }
 
+/* Fail each allocation in turn: a clean SC_ENOMEM, nothing leaked. */
+static void
+test_alloc_faults(void)
+{
+	Wire__Reply rep = WIRE__REPLY__INIT, *back;
+	Wire__ListReply lr = WIRE__LIST_REPLY__INIT;
+	Wire__JobInfo j[20], *jp[20];
+	char name[] = "a-job";
+	uint8_t *f = NULL, *body;
+	size_t flen = 0, len;
+	struct sc_error err;
+	unsigned long n;
+	char want[96];
+	int r, sv[2];
+
+	for (int i = 0; i < 20; i++) {
+		wire__job_info__init(&j[i]);
+		j[i].id = (uint64_t)i + 1;
+		j[i].name = name;
+		jp[i] = &j[i];
+	}
+	lr.n_jobs = 20;
+	lr.jobs = jp;
+	rep.result_case = WIRE__REPLY__RESULT_LIST;
+	rep.list = &lr;
+	nallocs = 0;
+	fail_at = 1;
+	r = frame_pack(&rep.base, MAX, &f, &flen, &err);
+	fail_at = 0;
+	CHECK_INT_EQ(r, SC_ENOMEM);
+	CHECK(f == NULL);
+	CHECK_STR_CONTAINS(err.msg, "out of memory packing a ");
+	if (frame_pack(&rep.base, MAX, &f, &flen, &err) != SC_OK)
+		return;
+	snprintf(want, sizeof(want), "out of memory decoding a %zu-byte "
+	    "wire.Reply", flen - 4);
+	for (n = 1; n < 1000; n++) {
+		nallocs = 0;
+		fail_at = n;
+		back = (Wire__Reply *)f;
+		r = frame_unpack_reply(f + 4, flen - 4, &back, &err);
+		fail_at = 0;
+		if (r == SC_OK)
+			break;
+		CHECK_INT_EQ(r, SC_ENOMEM);
+		CHECK(back == NULL);
+		CHECK_STR_EQ(err.msg, want);
+	}
+	/* a message, 20 JobInfos, 20 names, the array: each failed once */
+	CHECK(n > 40 && n < 1000);
+	if (r == SC_OK)
+		CHECK_INT_EQ(back->list->n_jobs, 20);
+	frame_msg_free(back);
+
+	CHECK_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_INT_EQ(frame_write_fd(sv[0], f, flen, &err), SC_OK);
+	nallocs = 0;
+	fail_at = 1;
+	body = f;
+	r = frame_read_fd(sv[1], MAX, &body, &len, 1000, &err);
+	fail_at = 0;
+	CHECK_INT_EQ(r, SC_ENOMEM);
+	CHECK(body == NULL);
+	snprintf(want, sizeof(want), "out of memory reading a frame of %zu "
+	    "bytes", flen - 4);
+	CHECK_STR_EQ(err.msg, want);
+	close(sv[0]);
+	close(sv[1]);
+	free(f);
+}
+
 int
 main(void)
 {
@@ -522,5 +610,6 @@ main(void)
 	RUN(test_fd_round_trip);
 	RUN(test_fd_errors);
 	RUN(test_write_closed);
+	RUN(test_alloc_faults);
 	return check_done();
 }
