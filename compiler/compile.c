@@ -51,7 +51,7 @@ compile(struct scriptc_result *r, const char *src, size_t len,
 		return;
 	if ((ck = check_program(p, a, d)) == NULL)
 		return;
-	if ((m = emit_module(p, ck, name, src, len, a, d)) == NULL)
+	if ((m = emit_module(ck, name, src, len, a, d)) == NULL)
 		return;
 	if (verify_module(m, &err) != SC_OK) {
 		diag_error(d, (struct pos){ 0, 0 }, "internal compiler error: "

@@ -1213,14 +1213,13 @@ externs(struct emitter *e)
 }
 
 struct module *
-emit_module(struct program *p, struct checked *ck, const char *source_name,
-    const char *src, size_t len, struct arena *a, struct diags *d)
+emit_module(struct checked *ck, const char *source_name, const char *src,
+    size_t len, struct arena *a, struct diags *d)
 {
 	struct emitter e = { .a = a, .d = d, .ck = ck };
 	struct mod_fn *fns;
 	bool ok = true;
 
-	(void)p;
 	if ((e.m = arena_alloc(a, sizeof(*e.m))) == NULL ||
 	    (e.fnb = arena_alloc(a, sizeof(*e.fnb))) == NULL ||
 	    (fns = arena_alloc(a, ck->nfns * sizeof(*fns))) == NULL)

@@ -14,12 +14,10 @@ struct arena;
 struct checked;
 struct diags;
 struct module;
-struct program;
 
 /* Emit the module. NULL when an error was recorded (a limit such as 256
  * registers per function) or the arena failed. */
-struct module *emit_module(struct program *p, struct checked *ck,
-    const char *source_name, const char *src, size_t len, struct arena *a,
-    struct diags *d);
+struct module *emit_module(struct checked *ck, const char *source_name,
+    const char *src, size_t len, struct arena *a, struct diags *d);
 
 #endif
