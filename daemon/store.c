@@ -1,0 +1,1225 @@
+/*
+ * The durable store on SQLite. One connection, WAL mode, statements
+ * prepared once (on first use) and reused. A batch is one transaction: the
+ * first write of a loop turn begins it (BEGIN IMMEDIATE, so a foreign
+ * writer is noticed at once), store_commit() ends it and runs the
+ * callbacks of the items queued in it. Multi-statement writes run inside a
+ * SAVEPOINT, so a failing item leaves nothing half-written in the batch.
+ * The file is never written before it is known to be ours and not newer.
+ *
+ * Schema (version 1; docs/durability.md explains each table):
+ *	meta(key, value)		next_job_id
+ *	modules(id, hash UNIQUE, bytes)	each module once, by SHA-256
+ *	jobs(id, tenant, name, module, state, created_ms, started_ms,
+ *	     ended_ms, timeout_ms, durable, error, out1, out2, drop1, drop2)
+ *	snapshots(job, taken_ms, bytes)	the job's last suspended state
+ *	tasks(job, tid, state)		task rows of that snapshot
+ *	timers(job, tid, due_ms)	sleeping tasks, indexed by due_ms
+ *	output(seq, job, stream, bytes)	print order = seq
+ *	finals(job, status, ended_ms, error)	exactly one per ended job
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "cfg.h"
+#include "sha256.h"
+#include "store.h"
+
+#define JOURNAL_LIMIT	(16 << 20)	/* WAL bytes kept after a checkpoint */
+#define VACUUM_PAGES	256		/* free pages returned per retain */
+#define RESERVE_PAGES	8		/* kept for running jobs' writes */
+
+/* Ordered migrations: migrations[v] takes the schema from v to v + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE modules(id INTEGER PRIMARY KEY,"
+	" hash BLOB NOT NULL UNIQUE, bytes BLOB NOT NULL);"
+	"CREATE TABLE jobs(id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,"
+	" name TEXT NOT NULL, module BLOB NOT NULL, state INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,"
+	" ended_ms INTEGER NOT NULL DEFAULT 0, timeout_ms INTEGER NOT NULL,"
+	" durable INTEGER NOT NULL, error TEXT,"
+	" out1 INTEGER NOT NULL DEFAULT 0, out2 INTEGER NOT NULL DEFAULT 0,"
+	" drop1 INTEGER NOT NULL DEFAULT 0, drop2 INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_state ON jobs(state, id);"
+	"CREATE INDEX jobs_ended ON jobs(tenant, ended_ms) WHERE state = 1;"
+	"CREATE INDEX jobs_module ON jobs(module);"
+	"CREATE TABLE snapshots(job INTEGER PRIMARY KEY,"
+	" taken_ms INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	"CREATE TABLE tasks(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	" state INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	"CREATE TABLE timers(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	" due_ms INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	"CREATE INDEX timers_due ON timers(due_ms, job, tid);"
+	"CREATE TABLE output(seq INTEGER PRIMARY KEY, job INTEGER NOT NULL,"
+	" stream INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	"CREATE INDEX output_job ON output(job, seq);"
+	"CREATE TABLE finals(job INTEGER PRIMARY KEY, status INTEGER NOT NULL,"
+	" ended_ms INTEGER NOT NULL, error TEXT);",
+};
+static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    STORE_SCHEMA_VERSION, "one migration per schema version");
+
+#define JOB_COLS "id, tenant, name, module, state, created_ms, started_ms," \
+	" ended_ms, timeout_ms, durable, error, out1, out2, drop1, drop2," \
+	" (SELECT status FROM finals WHERE job = jobs.id)"
+
+enum stmt {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVE, ST_RELEASE, ST_UNDO,
+	ST_META_PUT, ST_MOD_PUT, ST_MOD_GET, ST_JOB_PUT, ST_JOB_START,
+	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_END, ST_SNAP_PUT, ST_SNAP_DEL,
+	ST_TASK_PUT, ST_TASK_DEL, ST_TIMER_PUT, ST_TIMER_DEL, ST_TIMERS,
+	ST_TASKS, ST_OUT_KEPT, ST_OUT_PUT, ST_OUT_COUNT, ST_OUT_GET,
+	ST_FINAL_PUT, ST_DOOM_TIME, ST_DOOM_COUNT, ST_DEL_OUT, ST_DEL_FINAL,
+	ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_N, ST_DOOM_CLEAR, ST_VACUUM,
+	ST_PAGES, ST__COUNT
+};
+
+static const char *const sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVE] = "SAVEPOINT item",
+	[ST_RELEASE] = "RELEASE item",
+	[ST_UNDO] = "ROLLBACK TO item",
+	[ST_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+	[ST_MOD_PUT] = "INSERT OR IGNORE INTO modules(hash, bytes)"
+	    " VALUES(?1, ?2)",
+	[ST_MOD_GET] = "SELECT bytes FROM modules WHERE hash = ?1",
+	[ST_JOB_PUT] = "INSERT INTO jobs(id, tenant, name, module, state,"
+	    " created_ms, timeout_ms, durable) VALUES(?1, ?2, ?3, ?4, 0, ?5,"
+	    " ?6, ?7)",
+	[ST_JOB_START] = "UPDATE jobs SET started_ms = ?2 WHERE id = ?1",
+	[ST_JOB_GET] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE id = ?1",
+	[ST_JOB_LIVE] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
+	    " WHERE job = jobs.id) FROM jobs WHERE state = 0 ORDER BY id",
+	[ST_JOB_END] = "UPDATE jobs SET state = 1, ended_ms = ?2, error = ?3"
+	    " WHERE id = ?1 AND state = 0",
+	[ST_SNAP_PUT] = "INSERT OR REPLACE INTO snapshots(job, taken_ms, bytes)"
+	    " VALUES(?1, ?2, ?3)",
+	[ST_SNAP_DEL] = "DELETE FROM snapshots WHERE job = ?1",
+	[ST_TASK_PUT] = "INSERT INTO tasks(job, tid, state) VALUES(?1, ?2, ?3)",
+	[ST_TASK_DEL] = "DELETE FROM tasks WHERE job = ?1",
+	[ST_TIMER_PUT] = "INSERT INTO timers(job, tid, due_ms)"
+	    " VALUES(?1, ?2, ?3)",
+	[ST_TIMER_DEL] = "DELETE FROM timers WHERE job = ?1",
+	[ST_TIMERS] = "SELECT job, tid, due_ms FROM timers"
+	    " ORDER BY due_ms, job, tid",
+	[ST_TASKS] = "SELECT job, tid, state, (SELECT due_ms FROM timers m"
+	    " WHERE m.job = t.job AND m.tid = t.tid) FROM tasks t"
+	    " ORDER BY job, tid",
+	[ST_OUT_KEPT] = "SELECT CASE ?2 WHEN 1 THEN out1 ELSE out2 END"
+	    " FROM jobs WHERE id = ?1",
+	[ST_OUT_PUT] = "INSERT INTO output(job, stream, bytes) VALUES(?1, ?2, ?3)",
+	[ST_OUT_COUNT] = "UPDATE jobs SET out1 = out1 + (?2 = 1) * ?3,"
+	    " out2 = out2 + (?2 = 2) * ?3, drop1 = drop1 + (?2 = 1) * ?4,"
+	    " drop2 = drop2 + (?2 = 2) * ?4 WHERE id = ?1",
+	[ST_OUT_GET] = "SELECT seq, stream, bytes FROM output"
+	    " WHERE job = ?1 AND seq > ?2 ORDER BY seq",
+	[ST_FINAL_PUT] = "INSERT INTO finals(job, status, ended_ms, error)"
+	    " VALUES(?1, ?2, ?3, ?4)",
+	[ST_DOOM_TIME] = "INSERT OR IGNORE INTO temp.doomed(id) SELECT id"
+	    " FROM jobs WHERE state = 1 AND ended_ms <= ?1 LIMIT ?2",
+	[ST_DOOM_COUNT] = "INSERT OR IGNORE INTO temp.doomed(id) SELECT id FROM"
+	    " (SELECT id, row_number() OVER (PARTITION BY tenant"
+	    " ORDER BY ended_ms DESC, id DESC) AS rn FROM jobs WHERE state = 1)"
+	    " WHERE rn > ?1 LIMIT ?2",
+	[ST_DEL_OUT] = "DELETE FROM output WHERE job IN"
+	    " (SELECT id FROM temp.doomed)",
+	[ST_DEL_FINAL] = "DELETE FROM finals WHERE job IN"
+	    " (SELECT id FROM temp.doomed)",
+	[ST_DEL_JOB] = "DELETE FROM jobs WHERE id IN (SELECT id FROM temp.doomed)",
+	[ST_DEL_MOD] = "DELETE FROM modules WHERE NOT EXISTS"
+	    " (SELECT 1 FROM jobs WHERE jobs.module = modules.hash)",
+	[ST_DOOM_N] = "SELECT count(*) FROM temp.doomed",
+	[ST_DOOM_CLEAR] = "DELETE FROM temp.doomed",
+	[ST_VACUUM] = "PRAGMA incremental_vacuum(256)",
+	[ST_PAGES] = "SELECT (SELECT page_count FROM pragma_page_count),"
+	    " (SELECT freelist_count FROM pragma_freelist_count),"
+	    " (SELECT max_page_count FROM pragma_max_page_count),"
+	    " (SELECT page_size FROM pragma_page_size)",
+};
+
+struct pending {
+	store_commit_fn fn;		/* callback */
+	void *arg;			/* its argument */
+};
+
+struct store {
+	sqlite3 *db;			/* the connection */
+	char *path;			/* for messages */
+	struct store_opts opts;		/* a copy */
+	sqlite3_stmt *st[ST__COUNT];	/* prepared on first use */
+	bool in_batch;			/* a transaction is open */
+	bool lost;			/* SQLite rolled the batch back */
+	struct sc_error lost_err;	/* why */
+	uint64_t seq;			/* batch number of the open/next batch */
+	uint64_t durable;		/* last committed batch */
+	uint64_t next_id;		/* next job id */
+	uint64_t saved_id;		/* next_job_id as stored */
+	struct pending *pend;		/* callbacks of the open batch */
+	uint32_t npend;			/* in pend */
+	uint32_t cappend;		/* room in pend */
+};
+
+static long fault_countdown;
+
+void
+store_fault_set(long n)
+{
+	fault_countdown = n > 0 ? n : 0;
+}
+
+void
+store_opts_default(struct store_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->synchronous = CFG_SYNC_FULL;
+	o->retention_ms = 7ULL * 24 * 3600 * 1000;
+	o->retention_count = 10000;
+	o->output_max = 1 << 20;
+	o->busy_ms = 200;
+}
+
+/* The test fault point: pretend the next SQLite call failed. */
+static bool
+faulted(void)
+{
+	return fault_countdown > 0 && --fault_countdown == 0;
+}
+
+/*
+ * Fill err for SQLite result rc while doing `what` on database path
+ * (connection db, may be NULL): SC_ESTORE, with the cause in words a
+ * person can act on.
+ */
+static int
+fail_db(const char *p, sqlite3 *db, int rc, const char *what,
+    struct sc_error *err)
+{
+	/* the connection's message only if it is about this failure (not
+	 * one made up by the fault point) */
+	const char *m = db != NULL && sqlite3_extended_errcode(db) == rc ?
+	    sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return sc_errorf(err, SC_ESTORE, "disk full: %s failed, the "
+		    "database %s cannot grow (%s)", what, p, m);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return sc_errorf(err, SC_ESTORE, "database %s is locked by "
+		    "another process (is another scriptd running?): %s failed",
+		    p, what);
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return sc_errorf(err, SC_ESTORE, "database %s is corrupt (%s): "
+		    "%s failed; it was not modified, restore it from a backup",
+		    p, m, what);
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		return sc_errorf(err, SC_ESTORE, "cannot open database %s for "
+		    "writing (%s)", p, m);
+	default:
+		return sc_errorf(err, SC_ESTORE, "database %s: %s failed: %s",
+		    p, what, m);
+	}
+}
+
+static int
+fail(struct store *s, const char *path, int rc, const char *what,
+    struct sc_error *err)
+{
+	return s != NULL ? fail_db(s->path, s->db, rc, what, err) :
+	    fail_db(path, NULL, rc, what, err);
+}
+
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt i, struct sc_error *err)
+{
+	int rc;
+
+	if (s->st[i] != NULL)
+		return s->st[i];
+	rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+	    &s->st[i], NULL);
+	if (rc != SQLITE_OK) {
+		fail(s, NULL, rc, "preparing a statement", err);
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+	return s->st[i];
+}
+
+/* Step st once: SQLITE_ROW, SQLITE_DONE, or a negative SC_ESTORE. */
+static int
+step(struct store *s, sqlite3_stmt *st, const char *what,
+    struct sc_error *err)
+{
+	int rc = faulted() ? SQLITE_IOERR_WRITE : sqlite3_step(st);
+
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	fail(s, NULL, rc, what, err);
+	sqlite3_reset(st);
+	return SC_ESTORE;
+}
+
+/* Run a statement that returns no rows, then reset it. */
+static int
+run(struct store *s, sqlite3_stmt *st, const char *what,
+    struct sc_error *err)
+{
+	int rc = step(s, st, what, err);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc < 0 ? rc : SC_OK;
+}
+
+/* Run one of the fixed statements (no parameters). */
+static int
+run_fixed(struct store *s, enum stmt i, const char *what,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, i, err);
+
+	return st == NULL ? SC_ESTORE : run(s, st, what, err);
+}
+
+static int
+exec(struct store *s, const char *path, sqlite3 *db, const char *q,
+    const char *what, struct sc_error *err)
+{
+	int rc = faulted() ? SQLITE_IOERR_WRITE :
+	    sqlite3_exec(db, q, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? SC_OK :
+	    fail_db(s != NULL ? s->path : path, db, rc, what, err);
+}
+
+/* The integer result of a one-row query (a PRAGMA). */
+static int
+query_int(struct store *s, const char *path, sqlite3 *db, const char *q,
+    int64_t *out, struct sc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = faulted() ? SQLITE_IOERR_READ : sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	if (rc != SQLITE_OK)
+		fail_db(s != NULL ? s->path : path, db, rc, q, err);
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? SC_OK : SC_ESTORE;
+}
+
+/* The batch was rolled back by SQLite (or by us): fail what was queued. */
+static void
+lose(struct store *s, const struct sc_error *why)
+{
+	struct pending *p = s->pend;
+	uint32_t n = s->npend;
+
+	s->pend = NULL;
+	s->npend = s->cappend = 0;
+	s->in_batch = false;
+	s->lost = false;
+	s->seq++;
+	for (uint32_t i = 0; i < n; i++)
+		p[i].fn(p[i].arg, why->code, why);
+	free(p);
+}
+
+/* Make sure a batch is open for a write. */
+static int
+batch(struct store *s, struct sc_error *err)
+{
+	if (s->lost) {
+		*err = s->lost_err;
+		return err->code;
+	}
+	if (s->in_batch)
+		return SC_OK;
+	if (run_fixed(s, ST_BEGIN, "beginning a transaction", err) != SC_OK)
+		return SC_ESTORE;
+	s->in_batch = true;
+	return SC_OK;
+}
+
+/* After a failed write: if SQLite ended the whole transaction, every item
+ * queued so far in this batch is gone; remember why for store_commit(). */
+static void
+check_lost(struct store *s, const struct sc_error *err)
+{
+	if (s->in_batch && sqlite3_get_autocommit(s->db)) {
+		s->lost = true;
+		s->lost_err = *err;
+	}
+}
+
+static int
+item_begin(struct store *s, struct sc_error *err)
+{
+	int r;
+
+	if ((r = batch(s, err)) != SC_OK)
+		return r;
+	if ((r = run_fixed(s, ST_SAVE, "starting a write", err)) != SC_OK)
+		check_lost(s, err);
+	return r;
+}
+
+/* End an item: keep it (r == SC_OK) or undo it; returns r. */
+static int
+item_end(struct store *s, int r, struct sc_error *err)
+{
+	struct sc_error e2;
+
+	if (r == SC_OK) {
+		if ((r = run_fixed(s, ST_RELEASE, "finishing a write", err)) ==
+		    SC_OK)
+			return SC_OK;
+	}
+	/* an item that cannot be undone must not be committed: then the
+	 * whole batch goes */
+	if (!sqlite3_get_autocommit(s->db) &&
+	    (run_fixed(s, ST_UNDO, "undoing a write", &e2) != SC_OK ||
+	    run_fixed(s, ST_RELEASE, "undoing a write", &e2) != SC_OK))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	check_lost(s, err);
+	return r;
+}
+
+int
+store_begin(struct store *s, struct sc_error *err)
+{
+	return batch(s, err);
+}
+
+bool
+store_in_batch(const struct store *s)
+{
+	return s->in_batch;
+}
+
+uint64_t
+store_batch_seq(const struct store *s)
+{
+	return s->seq;
+}
+
+uint64_t
+store_durable_seq(const struct store *s)
+{
+	return s->durable;
+}
+
+int
+store_on_commit(struct store *s, store_commit_fn fn, void *arg,
+    struct sc_error *err)
+{
+	int r;
+
+	if ((r = batch(s, err)) != SC_OK)
+		return r;
+	if (s->npend == s->cappend) {
+		uint32_t ncap = s->cappend ? s->cappend * 2 : 64;
+		struct pending *p = realloc(s->pend, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return sc_errorf(err, SC_ENOMEM, "out of memory");
+		s->pend = p;
+		s->cappend = ncap;
+	}
+	s->pend[s->npend].fn = fn;
+	s->pend[s->npend].arg = arg;
+	s->npend++;
+	return SC_OK;
+}
+
+static int
+save_next_id(struct store *s, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (s->next_id == s->saved_id)
+		return SC_OK;
+	if ((st = stmt(s, ST_META_PUT, err)) == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_text(st, 1, "next_job_id", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)s->next_id);
+	return run(s, st, "saving the job id counter", err);
+}
+
+/*
+ * Commit the batch, then run its callbacks: with SC_OK when it is durable
+ * (as durable as store.synchronous makes it), else with the error. A batch
+ * that fails to commit is rolled back whole; nothing of it remains.
+ */
+int
+store_commit(struct store *s, struct sc_error *err)
+{
+	struct pending *p;
+	uint32_t n;
+	int r;
+
+	if (!s->in_batch)
+		return SC_OK;
+	if (s->lost) {
+		*err = s->lost_err;
+		lose(s, err);
+		return err->code;
+	}
+	if ((r = save_next_id(s, err)) != SC_OK ||
+	    (r = run_fixed(s, ST_COMMIT, "committing", err)) != SC_OK) {
+		struct sc_error e2;
+
+		if (!sqlite3_get_autocommit(s->db))
+			(void)run_fixed(s, ST_ROLLBACK, "rolling back", &e2);
+		lose(s, err);
+		return r;
+	}
+	s->saved_id = s->next_id;
+	p = s->pend;
+	n = s->npend;
+	s->pend = NULL;
+	s->npend = s->cappend = 0;
+	s->in_batch = false;
+	s->durable = s->seq++;
+	for (uint32_t i = 0; i < n; i++)
+		p[i].fn(p[i].arg, SC_OK, NULL);
+	free(p);
+	return SC_OK;
+}
+
+int
+store_alloc_job_id(struct store *s, uint64_t *idp, struct sc_error *err)
+{
+	int r;
+
+	*idp = 0;
+	if ((r = batch(s, err)) != SC_OK)
+		return r;
+	*idp = s->next_id++;
+	return SC_OK;
+}
+
+static int
+bad_text(const char *what, const char *t, size_t max, struct sc_error *err)
+{
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	if (n > max)
+		return sc_errorf(err, SC_EINVAL, "%s of %zu bytes is longer than "
+		    "%zu bytes", what, n, max);
+	return SC_OK;
+}
+
+/*
+ * Refuse a submission that would leave fewer than RESERVE_PAGES pages
+ * below max_page_count: SQLite rolls back the whole transaction on
+ * SQLITE_FULL, which would lose the batch's other items, and the jobs
+ * already running still need room for their snapshots and output.
+ */
+static int
+room_for(struct store *s, size_t bytes, struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_PAGES, err);
+	int64_t used, freel, max, psize, need;
+	int r;
+
+	if (st == NULL)
+		return SC_ESTORE;
+	if ((r = step(s, st, "checking free space", err)) < 0)
+		return r;
+	used = sqlite3_column_int64(st, 0);
+	freel = sqlite3_column_int64(st, 1);
+	max = sqlite3_column_int64(st, 2);
+	psize = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	if (psize <= 0)
+		psize = 4096;
+	need = (int64_t)(bytes / (uint64_t)psize) + 4 + RESERVE_PAGES;
+	if (max - used + freel >= need)
+		return SC_OK;
+	return sc_errorf(err, SC_ESTORE, "disk full: submission refused, the "
+	    "database %s is at its size limit (%lld of %lld pages in use; "
+	    "running jobs go on)", s->path, (long long)(used - freel),
+	    (long long)max);
+}
+
+int
+store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
+    size_t modlen, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = bad_text("job name", j->name, STORE_NAME_MAX, err)) != SC_OK)
+		return r;
+	if (j->id == 0 || j->id >= s->next_id || j->id > INT64_MAX)
+		return sc_errorf(err, SC_EINVAL, "job id %" PRIu64 " was not "
+		    "allocated by this store", j->id);
+	sha256(mod, modlen, j->module);
+	if ((r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((r = room_for(s, modlen, err)) != SC_OK)
+		goto out;
+	if ((st = stmt(s, ST_MOD_PUT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, j->module, STORE_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 2, mod, modlen, SQLITE_STATIC);
+	if ((r = run(s, st, "storing the module", err)) != SC_OK)
+		goto out;
+	if ((st = stmt(s, ST_JOB_PUT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)j->id);
+	sqlite3_bind_int64(st, 2, j->tenant);
+	sqlite3_bind_text(st, 3, j->name != NULL ? j->name : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, j->module, STORE_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, j->created_ms);
+	sqlite3_bind_int64(st, 6, j->timeout_ms);
+	sqlite3_bind_int(st, 7, j->durable);
+	r = run(s, st, "storing the job", err);
+out:
+	return item_end(s, r, err);
+}
+
+/* A single UPDATE by job id that must hit a row. */
+static int
+update_job(struct store *s, sqlite3_stmt *st, uint64_t job, const char *what,
+    struct sc_error *err)
+{
+	int r;
+
+	if ((r = run(s, st, what, err)) != SC_OK)
+		return r;
+	if (sqlite3_changes(s->db) == 0)
+		return sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64
+		    " in the store", job);
+	return SC_OK;
+}
+
+int
+store_start_job(struct store *s, uint64_t id, int64_t started_ms,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = batch(s, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_JOB_START, err)) == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	sqlite3_bind_int64(st, 2, started_ms);
+	r = update_job(s, st, id, "recording the job's start", err);
+	if (r != SC_OK)
+		check_lost(s, err);
+	return r;
+}
+
+/* Delete the rows of `job` with the statement i. */
+static int
+del_by_job(struct store *s, enum stmt i, uint64_t job, const char *what,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, i, err);
+
+	if (st == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	return run(s, st, what, err);
+}
+
+static int
+put_rows(struct store *s, uint64_t job, const struct store_task *tasks,
+    uint32_t ntasks, struct sc_error *err)
+{
+	sqlite3_stmt *tk, *tm;
+	int r;
+
+	if ((tk = stmt(s, ST_TASK_PUT, err)) == NULL ||
+	    (tm = stmt(s, ST_TIMER_PUT, err)) == NULL)
+		return SC_ESTORE;
+	for (uint32_t i = 0; i < ntasks; i++) {
+		sqlite3_bind_int64(tk, 1, (int64_t)job);
+		sqlite3_bind_int64(tk, 2, tasks[i].tid);
+		sqlite3_bind_int(tk, 3, tasks[i].state);
+		if ((r = run(s, tk, "storing a task", err)) != SC_OK)
+			return r;
+		if (tasks[i].due_ms < 0)
+			continue;
+		sqlite3_bind_int64(tm, 1, (int64_t)job);
+		sqlite3_bind_int64(tm, 2, tasks[i].tid);
+		sqlite3_bind_int64(tm, 3, tasks[i].due_ms);
+		if ((r = run(s, tm, "storing a timer", err)) != SC_OK)
+			return r;
+	}
+	return SC_OK;
+}
+
+int
+store_put_snapshot(struct store *s, uint64_t job, const uint8_t *snap,
+    size_t len, const struct store_task *tasks, uint32_t ntasks,
+    int64_t taken_ms, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_SNAP_PUT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int64(st, 2, taken_ms);
+	sqlite3_bind_blob64(st, 3, snap, len, SQLITE_STATIC);
+	if ((r = run(s, st, "storing a snapshot", err)) != SC_OK ||
+	    (r = del_by_job(s, ST_TASK_DEL, job, "replacing tasks", err)) ||
+	    (r = del_by_job(s, ST_TIMER_DEL, job, "replacing timers", err)))
+		goto out;
+	r = put_rows(s, job, tasks, ntasks, err);
+out:
+	return item_end(s, r, err);
+}
+
+int
+store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
+    size_t len, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	uint64_t kept, keep;
+	int r;
+
+	if (stream != 1 && stream != 2)
+		return sc_errorf(err, SC_EINVAL, "output stream %d (want 1 or "
+		    "2)", stream);
+	if ((r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_OUT_KEPT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int(st, 2, stream);
+	if ((r = step(s, st, "reading the output count", err)) < 0)
+		goto out;
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = sc_errorf(err, SC_ENOTFOUND, "no job %" PRIu64 " in the "
+		    "store", job);
+		goto out;
+	}
+	kept = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	keep = kept >= s->opts.output_max ? 0 : s->opts.output_max - kept;
+	if (keep > len)
+		keep = len;
+	r = SC_OK;
+	if (keep > 0) {
+		if ((st = stmt(s, ST_OUT_PUT, err)) == NULL) {
+			r = SC_ESTORE;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, (int64_t)job);
+		sqlite3_bind_int(st, 2, stream);
+		sqlite3_bind_blob64(st, 3, buf, keep, SQLITE_STATIC);
+		if ((r = run(s, st, "storing output", err)) != SC_OK)
+			goto out;
+	}
+	if ((st = stmt(s, ST_OUT_COUNT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int(st, 2, stream);
+	sqlite3_bind_int64(st, 3, (int64_t)keep);
+	sqlite3_bind_int64(st, 4, (int64_t)(len - keep));
+	r = run(s, st, "counting output", err);
+out:
+	return item_end(s, r, err);
+}
+
+int
+store_put_final(struct store *s, uint64_t job, int status, const char *error,
+    int64_t ended_ms, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	size_t elen = error != NULL ? strlen(error) : 0;
+	int r;
+
+	if (status < 0 || status > 3)
+		return sc_errorf(err, SC_EINVAL, "final status %d (want 0..3)",
+		    status);
+	if (elen > STORE_ERROR_MAX)
+		elen = STORE_ERROR_MAX;
+	if ((r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_JOB_END, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int64(st, 2, ended_ms);
+	if (error != NULL)
+		sqlite3_bind_text(st, 3, error, (int)elen, SQLITE_STATIC);
+	if ((r = run(s, st, "ending the job", err)) != SC_OK)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64 " in the "
+		    "store (a job has exactly one final record)", job);
+		goto out;
+	}
+	if ((st = stmt(s, ST_FINAL_PUT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int(st, 2, status);
+	sqlite3_bind_int64(st, 3, ended_ms);
+	if (error != NULL)
+		sqlite3_bind_text(st, 4, error, (int)elen, SQLITE_STATIC);
+	if ((r = run(s, st, "storing the final record", err)) != SC_OK ||
+	    (r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
+	    err)) != SC_OK ||
+	    (r = del_by_job(s, ST_TASK_DEL, job, "dropping tasks", err)) ||
+	    (r = del_by_job(s, ST_TIMER_DEL, job, "dropping timers", err)))
+		goto out;
+out:
+	return item_end(s, r, err);
+}
+
+/*
+ * Retention, bounded by max jobs per call so a loop turn stays short:
+ * ended jobs older than retention_ms, then each tenant's ended jobs beyond
+ * retention_count (oldest first), with their output and final records;
+ * modules no job uses; then up to VACUUM_PAGES free pages go back to the
+ * file system (incremental vacuum). The count query is O(ended jobs): run
+ * this every few seconds, not every turn.
+ */
+int
+store_retain(struct store *s, int64_t now_ms, uint32_t max,
+    uint32_t *ndeleted, struct sc_error *err)
+{
+	static const enum stmt dels[] = {
+		ST_DEL_OUT, ST_DEL_FINAL, ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_CLEAR,
+	};
+	int64_t cut = now_ms - (int64_t)s->opts.retention_ms;
+	sqlite3_stmt *st;
+	int r;
+
+	*ndeleted = 0;
+	if ((r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_DOOM_TIME, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, cut);
+	sqlite3_bind_int64(st, 2, max);
+	if ((r = run(s, st, "finding expired jobs", err)) != SC_OK)
+		goto out;
+	if ((st = stmt(s, ST_DOOM_COUNT, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, s->opts.retention_count);
+	sqlite3_bind_int64(st, 2, max);
+	if ((r = run(s, st, "finding jobs over the count", err)) != SC_OK)
+		goto out;
+	if ((st = stmt(s, ST_DOOM_N, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	if ((r = step(s, st, "counting expired jobs", err)) < 0)
+		goto out;
+	*ndeleted = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	r = SC_OK;
+	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++)
+		if ((r = run_fixed(s, dels[i], "deleting expired jobs", err)))
+			goto out;
+	if ((st = stmt(s, ST_VACUUM, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	while ((r = step(s, st, "returning free pages", err)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	r = r < 0 ? r : SC_OK;
+out:
+	if (r != SC_OK)
+		*ndeleted = 0;
+	return item_end(s, r, err);
+}
+
+/* Fill j from a row of JOB_COLS. */
+static void
+job_row(sqlite3_stmt *st, struct store_job *j)
+{
+	const void *h;
+
+	memset(j, 0, sizeof(*j));
+	j->id = (uint64_t)sqlite3_column_int64(st, 0);
+	j->tenant = (uint32_t)sqlite3_column_int64(st, 1);
+	j->name = (const char *)sqlite3_column_text(st, 2);
+	h = sqlite3_column_blob(st, 3);
+	if (h != NULL && sqlite3_column_bytes(st, 3) == STORE_HASH_BYTES)
+		memcpy(j->module, h, STORE_HASH_BYTES);
+	j->state = sqlite3_column_int(st, 4) ? STORE_ENDED : STORE_LIVE;
+	j->created_ms = sqlite3_column_int64(st, 5);
+	j->started_ms = sqlite3_column_int64(st, 6);
+	j->ended_ms = sqlite3_column_int64(st, 7);
+	j->timeout_ms = sqlite3_column_int64(st, 8);
+	j->durable = sqlite3_column_int(st, 9) != 0;
+	j->error = (const char *)sqlite3_column_text(st, 10);
+	for (int k = 0; k < 2; k++) {
+		j->out_kept[k] = (uint64_t)sqlite3_column_int64(st, 11 + k);
+		j->out_dropped[k] = (uint64_t)sqlite3_column_int64(st, 13 + k);
+	}
+	j->status = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 15);
+	if (j->name == NULL)
+		j->name = "";
+}
+
+/* Walk the rows of st (bound), calling each(row); reset st after. */
+static int
+walk_jobs(struct store *s, sqlite3_stmt *st, store_job_fn fn, void *arg,
+    bool need_one, struct sc_error *err)
+{
+	struct store_job j;
+	bool any = false;
+	int r;
+
+	while ((r = step(s, st, "reading jobs", err)) == SQLITE_ROW) {
+		any = true;
+		job_row(st, &j);
+		r = fn(arg, &j, sqlite3_column_blob(st, 16),
+		    (size_t)sqlite3_column_bytes(st, 16));
+		if (r != SC_OK)
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r == SQLITE_DONE && need_one && !any)
+		return sc_errorf(err, SC_ENOTFOUND, "no job in the store");
+	return r == SQLITE_DONE ? SC_OK : r;
+}
+
+int
+store_recover_jobs(struct store *s, store_job_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_LIVE, err);
+
+	return st == NULL ? SC_ESTORE : walk_jobs(s, st, fn, arg, false, err);
+}
+
+int
+store_get_job(struct store *s, uint64_t id, store_job_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_GET, err);
+	int r;
+
+	if (st == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	r = walk_jobs(s, st, fn, arg, true, err);
+	if (r == SC_ENOTFOUND)
+		return sc_errorf(err, r, "no job %" PRIu64 " in the store", id);
+	return r;
+}
+
+int
+store_recover_timers(struct store *s, store_timer_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_TIMERS, err);
+	int r;
+
+	if (st == NULL)
+		return SC_ESTORE;
+	while ((r = step(s, st, "reading timers", err)) == SQLITE_ROW &&
+	    (r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
+	    (uint32_t)sqlite3_column_int64(st, 1),
+	    sqlite3_column_int64(st, 2))) == SC_OK)
+		;
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? SC_OK : r;
+}
+
+int
+store_recover_tasks(struct store *s, store_task_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_TASKS, err);
+	struct store_task t;
+	int r;
+
+	if (st == NULL)
+		return SC_ESTORE;
+	while ((r = step(s, st, "reading tasks", err)) == SQLITE_ROW) {
+		t.tid = (uint32_t)sqlite3_column_int64(st, 1);
+		t.state = sqlite3_column_int(st, 2);
+		t.due_ms = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 3);
+		if ((r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0), &t)))
+			break;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? SC_OK : r;
+}
+
+int
+store_get_module(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
+    uint8_t **bufp, size_t *lenp, struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_MOD_GET, err);
+	size_t len;
+	int r;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (st == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC);
+	if ((r = step(s, st, "reading a module", err)) < 0)
+		return r;
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return sc_errorf(err, SC_ENOTFOUND, "module %02x%02x%02x%02x... "
+		    "is not in the store", hash[0], hash[1], hash[2], hash[3]);
+	}
+	len = (size_t)sqlite3_column_bytes(st, 0);
+	if ((*bufp = malloc(len + 1)) == NULL) {
+		sqlite3_reset(st);
+		return sc_errorf(err, SC_ENOMEM, "out of memory");
+	}
+	if (len > 0)
+		memcpy(*bufp, sqlite3_column_blob(st, 0), len);
+	*lenp = len;
+	sqlite3_reset(st);
+	return SC_OK;
+}
+
+int
+store_read_output(struct store *s, uint64_t job, uint64_t after,
+    store_output_fn fn, void *arg, struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_OUT_GET, err);
+	int r;
+
+	if (st == NULL)
+		return SC_ESTORE;
+	sqlite3_bind_int64(st, 1, (int64_t)job);
+	sqlite3_bind_int64(st, 2, (int64_t)after);
+	while ((r = step(s, st, "reading output", err)) == SQLITE_ROW &&
+	    (r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
+	    sqlite3_column_int(st, 1), sqlite3_column_blob(st, 2),
+	    (size_t)sqlite3_column_bytes(st, 2))) == SC_OK)
+		;
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? SC_OK : r;
+}
+
+/*
+ * Look before writing anything: the file must be a database (not
+ * garbage), not locked, ours or empty, and not from a newer scriptd.
+ * Returns its schema version in *vp.
+ */
+static int
+inspect(const char *path, sqlite3 *db, int64_t *vp, struct sc_error *err)
+{
+	int64_t v, app, ntables;
+
+	if (query_int(NULL, path, db, "PRAGMA user_version", &v, err) ||
+	    query_int(NULL, path, db, "PRAGMA application_id", &app, err) ||
+	    query_int(NULL, path, db, "SELECT count(*) FROM sqlite_master",
+	    &ntables, err))
+		return SC_ESTORE;
+	if (v > STORE_SCHEMA_VERSION)
+		return sc_errorf(err, SC_ESTORE, "database schema version %"
+		    PRId64 " is newer than this scriptd (version %d): %s was "
+		    "not modified; run the newer scriptd", v,
+		    STORE_SCHEMA_VERSION, path);
+	if ((app != 0 && app != STORE_APP_ID) || (app == 0 && ntables > 0))
+		return sc_errorf(err, SC_ESTORE, "database %s is not a scriptd "
+		    "database (application_id %" PRId64 ", %" PRId64 " tables):"
+		    " it was not modified", path, app, ntables);
+	if (v < 0)
+		return sc_errorf(err, SC_ESTORE, "database %s has schema version "
+		    "%" PRId64 ": it was not modified", path, v);
+	*vp = v;
+	return SC_OK;
+}
+
+/* Bring the schema from version v to ours, in one transaction. */
+static int
+migrate(struct store *s, struct sc_error *err)
+{
+	bool migrated;
+	char q[64];
+	int64_t v;
+	int r;
+
+	if ((r = exec(s, NULL, s->db, "BEGIN IMMEDIATE", "locking the "
+	    "database", err)) != SC_OK)
+		return r;
+	if ((r = inspect(s->path, s->db, &v, err)) != SC_OK)
+		goto undo;
+	migrated = v < STORE_SCHEMA_VERSION;
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		if ((r = exec(s, NULL, s->db, migrations[v], "migrating the "
+		    "schema", err)) != SC_OK)
+			goto undo;
+		snprintf(q, sizeof(q), "PRAGMA user_version = %d", (int)v + 1);
+		if ((r = exec(s, NULL, s->db, q, "migrating the schema", err)))
+			goto undo;
+	}
+	/* a current schema commits a transaction that wrote nothing */
+	snprintf(q, sizeof(q), "PRAGMA application_id = %d", STORE_APP_ID);
+	if ((migrated && (r = exec(s, NULL, s->db, q, "marking the database",
+	    err)) != SC_OK) ||
+	    (r = exec(s, NULL, s->db, "COMMIT", "migrating the schema", err)))
+		goto undo;
+	return SC_OK;
+undo:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+configure(struct store *s, bool fresh, struct sc_error *err)
+{
+	static const char *const syncs[] = { "OFF", "NORMAL", "FULL", "EXTRA" };
+	int sync = s->opts.synchronous;
+	int64_t mode;
+	char q[96];
+	int r;
+
+	if (sync < CFG_SYNC_OFF || sync > CFG_SYNC_EXTRA)
+		return sc_errorf(err, SC_EINVAL, "store.synchronous %d (want "
+		    "0..3)", sync);
+	/* auto_vacuum only takes effect before the first table exists */
+	if (fresh && (r = exec(s, NULL, s->db, "PRAGMA auto_vacuum = "
+	    "INCREMENTAL", "setting auto_vacuum", err)) != SC_OK)
+		return r;
+	if ((r = query_int(s, NULL, s->db, "PRAGMA journal_mode = WAL", &mode,
+	    err)) != SC_OK)
+		return r;
+	snprintf(q, sizeof(q), "PRAGMA synchronous = %s; PRAGMA "
+	    "journal_size_limit = %d", syncs[sync], JOURNAL_LIMIT);
+	if ((r = exec(s, NULL, s->db, q, "setting synchronous", err)) != SC_OK)
+		return r;
+	if (s->opts.max_pages > 0) {
+		snprintf(q, sizeof(q), "PRAGMA max_page_count = %u",
+		    s->opts.max_pages);
+		if ((r = query_int(s, NULL, s->db, q, &mode, err)) != SC_OK)
+			return r;
+	}
+	return exec(s, NULL, s->db, "CREATE TEMP TABLE doomed(id INTEGER "
+	    "PRIMARY KEY)", "creating a scratch table", err);
+}
+
+static int
+load_next_id(struct store *s, struct sc_error *err)
+{
+	int64_t meta, max;
+
+	if (query_int(s, NULL, s->db, "SELECT value FROM meta WHERE key = "
+	    "'next_job_id'", &meta, err) ||
+	    query_int(s, NULL, s->db, "SELECT max(id) FROM jobs", &max, err))
+		return SC_ESTORE;
+	s->next_id = meta > max ? (uint64_t)meta : (uint64_t)max + 1;
+	if (s->next_id == 0)
+		s->next_id = 1;
+	s->saved_id = (uint64_t)meta;
+	return SC_OK;
+}
+
+int
+store_open(const char *path, const struct store_opts *o, struct store **sp,
+    struct sc_error *err)
+{
+	struct store *s;
+	int64_t v = 0;
+	int rc, r;
+
+	*sp = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		free(s);
+		return sc_errorf(err, SC_ENOMEM, "out of memory");
+	}
+	if (o != NULL)
+		s->opts = *o;
+	else
+		store_opts_default(&s->opts);
+	s->seq = 1;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = sc_errorf(err, SC_ESTORE, "cannot open database %s: %s",
+		    path, s->db != NULL ? sqlite3_errmsg(s->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, s->opts.busy_ms);
+	if ((r = inspect(path, s->db, &v, err)) != SC_OK ||
+	    (r = configure(s, v == 0, err)) != SC_OK ||
+	    (r = migrate(s, err)) != SC_OK ||
+	    (r = load_next_id(s, err)) != SC_OK)
+		goto fail;
+	*sp = s;
+	return SC_OK;
+fail:
+	store_close(s);
+	return r;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_batch) {
+		struct sc_error e;
+
+		sc_errorf(&e, SC_ESTORE, "database %s closed before the batch "
+		    "committed", s->path);
+		if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		lose(s, &e);
+	}
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);		/* NULL is a no-op */
+	free(s->pend);
+	free(s->path);
+	free(s);
+}
