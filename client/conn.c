@@ -194,7 +194,7 @@ conn_read(struct conn *c, int timeout_ms, Wire__Reply **repp,
 		    "connection");
 	if (r == SC_ETIMEOUT && timeout_ms >= 0)
 		return sc_errorf(err, SC_ETIMEOUT, "no reply from the daemon "
-		    "within %d s", timeout_ms / 1000);
+		    "within %.1f s", timeout_ms / 1000.0);
 	if (r != SC_OK)
 		return r;
 	r = frame_unpack_reply(body, len, &rep, err);
