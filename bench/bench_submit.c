@@ -1,0 +1,497 @@
+/*
+ * Submission throughput and latency against a real scriptd on a temporary
+ * socket, next to the raw Unix socket on the same machine as the peer:
+ *
+ *	bench_submit SCRIPTD [JOBS]
+ *
+ * starts SCRIPTD with quotas raised out of the way, then measures
+ * (1) ephemeral submissions of a trivial program pipelined on one
+ * connection (window of WINDOW requests in flight), (2) one at a time,
+ * each waiting for its acknowledgement, (3) latency from sending a Submit
+ * to its acknowledgement and to the job's first output chunk (Logs with
+ * follow, sent on the ack: an upper bound on submit -> first instruction
+ * that includes one extra round trip), and the same frame sizes echoed by
+ * a plain process over a Unix socket, pipelined and ping-pong.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "scriptc.h"
+
+#define WINDOW		4096		/* pipelined requests in flight */
+#define RBUF_SIZE	(1u << 20)	/* reply read buffer */
+#define LAT_RUNS	2000		/* latency samples */
+
+struct rd {
+	int fd;				/* connection */
+	uint8_t *buf;			/* RBUF_SIZE bytes */
+	size_t off;			/* first unparsed byte */
+	size_t len;			/* bytes held */
+};
+
+static char dir[64];
+static pid_t daemon_pid = -1;
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench_submit: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (daemon_pid > 0)
+		kill(daemon_pid, SIGKILL);
+	exit(1);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+dial(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+		die("connect %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void
+put(int fd, const void *buf, size_t len)
+{
+	struct sc_error err;
+
+	if (frame_write_fd(fd, buf, len, &err) != SC_OK)
+		die("write: %s", err.msg);
+}
+
+/* The next whole frame's body from r (reading as needed), or die. */
+static void
+next_frame(struct rd *r, const uint8_t **bodyp, size_t *lenp)
+{
+	struct sc_error err;
+	size_t boff, blen;
+	int pr;
+
+	for (;;) {
+		pr = frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE,
+		    &boff, &blen, &err);
+		if (pr == SC_OK) {
+			*bodyp = r->buf + r->off + boff;
+			*lenp = blen;
+			r->off += boff + blen;
+			return;
+		}
+		if (pr != FRAME_PARTIAL)
+			die("bad reply frame: %s", err.msg);
+		if (r->off > 0) {
+			memmove(r->buf, r->buf + r->off, r->len - r->off);
+			r->len -= r->off;
+			r->off = 0;
+		}
+		ssize_t n = read(r->fd, r->buf + r->len, RBUF_SIZE - r->len);
+
+		if (n == 0)
+			die("the daemon closed the connection");
+		if (n < 0 && errno != EINTR)
+			die("read: %s", strerror(errno));
+		if (n > 0)
+			r->len += (size_t)n;
+	}
+}
+
+/* Is a whole frame already buffered? */
+static bool
+have_frame(const struct rd *r)
+{
+	struct sc_error err;
+	size_t boff, blen;
+
+	return frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE, &boff,
+	    &blen, &err) == SC_OK;
+}
+
+static Wire__Reply *
+next_reply(struct rd *r)
+{
+	struct sc_error err;
+	Wire__Reply *rep;
+	const uint8_t *body;
+	size_t len;
+
+	next_frame(r, &body, &len);
+	if (frame_unpack_reply(body, len, &rep, &err) != SC_OK)
+		die("bad reply: %s", err.msg);
+	if (rep->result_case == WIRE__REPLY__RESULT_ERROR)
+		die("request %llu refused: %s", (unsigned long long)rep->id,
+		    rep->error->message);
+	return rep;
+}
+
+/* Pack a Request into buf (header + body); returns the frame's length. */
+static size_t
+pack_req(Wire__Request *req, uint8_t *buf)
+{
+	size_t n = wire__request__pack(req, buf + FRAME_HEADER_SIZE);
+
+	frame_header((uint32_t)n, buf);
+	return n + FRAME_HEADER_SIZE;
+}
+
+static size_t
+pack_submit(uint64_t id, const uint8_t *mod, size_t modlen, uint8_t *buf)
+{
+	Wire__Request req = WIRE__REQUEST__INIT;
+	Wire__Submit sub = WIRE__SUBMIT__INIT;
+
+	sub.module.data = (uint8_t *)mod;
+	sub.module.len = modlen;
+	sub.ephemeral = true;
+	req.id = id;
+	req.req_case = WIRE__REQUEST__REQ_SUBMIT;
+	req.submit = &sub;
+	return pack_req(&req, buf);
+}
+
+static void
+hello(struct rd *r)
+{
+	Wire__Request req = WIRE__REQUEST__INIT;
+	Wire__Hello h = WIRE__HELLO__INIT;
+	uint8_t buf[256];
+
+	h.protocol_version = WIRE_PROTOCOL_VERSION;
+	h.client = (char *)"bench_submit";
+	req.id = 1;
+	req.req_case = WIRE__REQUEST__REQ_HELLO;
+	req.hello = &h;
+	put(r->fd, buf, pack_req(&req, buf));
+	frame_msg_free(next_reply(r));
+}
+
+static const uint8_t *
+compile(const char *src, scriptc_result **rp, size_t *lenp)
+{
+	const uint8_t *b;
+
+	if (scriptc_compile(src, strlen(src), "bench.script", rp) != SC_OK ||
+	    (b = scriptc_module_bytes(*rp, lenp)) == NULL)
+		die("cannot compile %s", src);
+	return b;
+}
+
+static void
+start_daemon(const char *scriptd)
+{
+	char conf[96], sock[96], db[96], log[96], line[4096];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/scriptd-bench.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp: %s", strerror(errno));
+	snprintf(conf, sizeof(conf), "%s/scriptd.conf", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		die("%s: %s", conf, strerror(errno));
+	fprintf(f, "[daemon]\nlog_level = warn\n[limits]\nmax_tasks = 1000000\n"
+	    "[tenant]\nmax_jobs = 1000000\nmax_tasks = 1000000\n"
+	    "submit_rate = 10000000\nsubmit_burst = 10000000\n"
+	    "[store]\nsynchronous = off\n");
+	fclose(f);
+	if ((daemon_pid = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (daemon_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		dup2(open("/dev/null", O_RDWR), 0);
+		dup2(open("/dev/null", O_RDWR), 1);
+		execl(scriptd, scriptd, "--socket", sock, "--db", db,
+		    "--config", conf, (char *)NULL);
+		_exit(127);
+	}
+	/* "listening on" is logged at any level that shows info; with warn
+	 * we wait for the socket to accept instead. */
+	for (int i = 0; i < 400; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
+			daemon_pid = -1;
+			if ((f = fopen(log, "r")) != NULL) {
+				while (fgets(line, sizeof(line), f))
+					fputs(line, stderr);
+				fclose(f);
+			}
+			die("scriptd exited during start");
+		}
+		usleep(25000);
+	}
+	die("scriptd did not listen within 10 s");
+}
+
+static void
+stop_daemon(void)
+{
+	char cmd[128];
+
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_submit: could not remove %s\n", dir);
+}
+
+/* Submit n jobs with at most WINDOW in flight; submissions per second. */
+static double
+pipelined(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
+    long n)
+{
+	uint8_t *out = malloc(256 * (modlen + 64));
+	long sent = 0, got = 0;
+	double t0 = now_s();
+
+	while (got < n) {
+		size_t olen = 0;
+
+		while (sent < n && sent - got < WINDOW && olen <
+		    255 * (modlen + 64)) {
+			olen += pack_submit((*id)++, mod, modlen, out + olen);
+			sent++;
+		}
+		if (olen > 0)
+			put(r->fd, out, olen);
+		do {
+			frame_msg_free(next_reply(r));
+			got++;
+		} while (got < sent && (have_frame(r) || sent - got >= WINDOW));
+	}
+	free(out);
+	return (double)n / (now_s() - t0);
+}
+
+static double
+one_at_a_time(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
+    long n)
+{
+	uint8_t *out = malloc(modlen + 64);
+	double t0 = now_s();
+
+	for (long i = 0; i < n; i++) {
+		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
+		frame_msg_free(next_reply(r));
+	}
+	free(out);
+	return (double)n / (now_s() - t0);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report(const char *what, double *v, int n, const char *goal)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	printf("%-28s p50 %7.1f us  p99 %7.1f us  max %7.1f us%s%s\n", what,
+	    v[n / 2] * 1e6, v[n * 99 / 100] * 1e6, v[n - 1] * 1e6,
+	    goal ? "  " : "", goal ? goal : "");
+}
+
+/* Submit, then Logs with follow on the ack, until the first output. */
+static void
+latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
+{
+	static double ack[LAT_RUNS], first[LAT_RUNS];
+	uint8_t out[4096];
+
+	for (int i = 0; i < LAT_RUNS; i++) {
+		Wire__Request req = WIRE__REQUEST__INIT;
+		Wire__Logs lg = WIRE__LOGS__INIT;
+		Wire__Reply *rep;
+		double t0 = now_s();
+		bool done = false, seen = false;
+
+		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
+		rep = next_reply(r);
+		ack[i] = now_s() - t0;
+		lg.job = rep->submit->job;
+		lg.follow = true;
+		frame_msg_free(rep);
+		req.id = (*id)++;
+		req.req_case = WIRE__REQUEST__REQ_LOGS;
+		req.logs = &lg;
+		put(r->fd, out, pack_req(&req, out));
+		while (!done) {
+			rep = next_reply(r);
+			if (!seen && rep->log->data.len > 0) {
+				first[i] = now_s() - t0;
+				seen = true;
+			}
+			done = rep->log->done;
+			frame_msg_free(rep);
+		}
+		if (!seen)
+			die("job printed nothing");
+	}
+	report("submit -> ack", ack, LAT_RUNS, NULL);
+	report("submit -> first output", first, LAT_RUNS, "(goal p99 < 1 ms)");
+}
+
+/* The peer: a process echoing bytes on a Unix socket. */
+static pid_t
+echo_server(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (ls == -1 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(ls, 1) == -1)
+		die("echo socket: %s", strerror(errno));
+	if ((pid = fork()) == 0) {
+		static uint8_t buf[1 << 16];
+		int fd = accept(ls, NULL, NULL);
+		ssize_t n;
+
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (write(fd, buf, (size_t)n) != n)
+				break;
+		_exit(0);
+	}
+	close(ls);
+	return pid;
+}
+
+static void
+raw_peer(size_t frame, long n)
+{
+	static double rtt[LAT_RUNS * 10];
+	char path[96];
+	uint8_t *buf = calloc(1, frame * WINDOW);
+	pid_t pid;
+	int fd;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/echo", dir);
+	pid = echo_server(path);
+	fd = dial(path);
+	for (int i = 0; i < LAT_RUNS * 10; i++) {
+		size_t got = 0;
+
+		t0 = now_s();
+		put(fd, buf, frame);
+		while (got < frame) {
+			ssize_t k = read(fd, buf, frame - got);
+
+			if (k <= 0)
+				die("echo read");
+			got += (size_t)k;
+		}
+		rtt[i] = now_s() - t0;
+	}
+	report("raw socket round trip", rtt, LAT_RUNS * 10, NULL);
+	printf("%-28s %9.0f /s (one %zu-byte message at a time)\n",
+	    "raw socket ping-pong", 1.0 / rtt[LAT_RUNS * 5], frame);
+	/* Pipelined: WINDOW messages out, then back, n times over. */
+	t0 = now_s();
+	for (long done = 0; done < n; done += WINDOW) {
+		size_t want = frame * WINDOW, got = 0;
+
+		put(fd, buf, want);
+		while (got < want) {
+			ssize_t k = read(fd, buf, want - got);
+
+			if (k <= 0)
+				die("echo read");
+			got += (size_t)k;
+		}
+	}
+	printf("%-28s %9.0f /s (%zu-byte messages, %d in flight)\n",
+	    "raw socket pipelined", (double)n / (now_s() - t0), frame, WINDOW);
+	close(fd);
+	waitpid(pid, NULL, 0);
+	free(buf);
+}
+
+int
+main(int argc, char **argv)
+{
+	scriptc_result *triv = NULL, *printer = NULL;
+	const uint8_t *tmod, *pmod;
+	size_t tlen, plen;
+	long jobs = argc > 2 ? atol(argv[2]) : 200000;
+	uint64_t id = 2;
+	uint8_t probe[4096];
+	struct rd r = { 0 };
+	char sock[96];
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_submit SCRIPTD [JOBS]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	tmod = compile("let x = 1\n", &triv, &tlen);
+	pmod = compile("print(\"x\")\n", &printer, &plen);
+	start_daemon(argv[1]);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	r.fd = dial(sock);
+	r.buf = malloc(RBUF_SIZE);
+	hello(&r);
+
+	/* Warm up, then measure. */
+	(void)pipelined(&r, &id, tmod, tlen, 1000);
+	printf("%-28s %9.0f /s (%ld ephemeral jobs, %d in flight; goal >= "
+	    "100,000/s)\n", "submit pipelined",
+	    pipelined(&r, &id, tmod, tlen, jobs), jobs, WINDOW);
+	printf("%-28s %9.0f /s (%ld jobs, each acknowledged; goal >= "
+	    "20,000/s)\n", "submit one at a time",
+	    one_at_a_time(&r, &id, tmod, tlen, jobs / 10), jobs / 10);
+	latency(&r, &id, pmod, plen);
+	close(r.fd);
+	raw_peer(pack_submit(id, tmod, tlen, probe), jobs);
+	stop_daemon();
+	free(r.buf);
+	scriptc_free(triv);
+	scriptc_free(printer);
+	return 0;
+}

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Clients that go away: mid-request (a Submit sent, the reply never read),
+# mid-follow (logs --follow killed), mid-wait. The daemon keeps serving
+# and the jobs run to their end with all their output kept.
+. "$E2E_SRC/lib.sh"
+daemon_start
+
+script ticks 'for i in 0..30 {
+    println("tick " + i)
+    await sleep(10)
+}'
+script hello 'println("hello")'
+"$SCRIPTC" -o "$T/hello.sbc" "$T/hello.script" || fail "scriptc"
+
+raw submit-close "$T/hello.sbc"; expect_rc 0; expect_out_has "closed"
+expect_out_has "other connection: served"
+
+# .sbc files are submitted as they are.
+ctl run "$T/hello.sbc"; expect_rc 0; expect_out "hello"
+
+# Kill a following client, and a waiting one, mid-stream.
+ctl submit "$T/ticks.script"; id=$(last_line)
+"$SCRIPTCTL" --socket "$SOCK" logs --follow "$id" </dev/null \
+    >"$T/follow.out" 2>&1 &
+fp=$!
+"$SCRIPTCTL" --socket "$SOCK" wait "$id" </dev/null >/dev/null 2>&1 &
+wp=$!
+sleep 0.1
+kill -KILL "$fp" "$wp"
+wait "$fp" "$wp" 2>/dev/null
+ctl wait "$id"; expect_rc 0; expect_out_has "state     completed"
+ctl logs "$id"; expect_rc 0
+[ "$(wc -l <"$T/out")" -eq 30 ] || fail "logs after the kill: $(wc -l <"$T/out") lines"
+
+# Many clients at once, some killed at random points.
+i=0
+while [ $i -lt 16 ]; do
+	timeout 30 "$SCRIPTCTL" --socket "$SOCK" run "$T/ticks.script" \
+	    </dev/null >"$T/par.$i" 2>&1 &
+	i=$((i + 1))
+done
+sleep 0.05
+for p in $(jobs -p | head -n 4); do kill -KILL "$p" 2>/dev/null; done
+wait
+n=0
+for f in "$T"/par.*; do
+	[ "$(wc -l <"$f")" -eq 30 ] && n=$((n + 1))
+done
+[ $n -ge 12 ] || fail "only $n of the 12 unkilled parallel runs completed"
+
+ctl stats; expect_rc 0
+ctl run "$T/hello.script"; expect_rc 0; expect_out "hello"
+daemon_stop
