@@ -615,3 +615,38 @@ sched_free(struct sched *s)
 	vm_free(&s->vm);
 	free(s);
 }
+
+/*
+ * Snapshot restore support (daemon/snapshot.c). A restored job is made by
+ * sched_submit(); its other task structs come from sched_task_new(): live,
+ * on no queue, waiting on nothing, until the restorer queues or arms them.
+ */
+struct task *
+sched_task_new(struct sched *s, struct job *j, unsigned rkind)
+{
+	struct task *t = task_new(s, j, rkind);
+
+	if (t != NULL)
+		t->state = TASK_WAITING;
+	return t;
+}
+
+void
+sched_unready(struct sched *s, struct task *t)
+{
+	if (t->state == TASK_READY) {
+		dequeue(s, t);
+		t->state = TASK_WAITING;
+	}
+}
+
+bool
+sched_task_timer(const struct sched *s, const struct task *t, int64_t *due,
+    uint64_t *seq)
+{
+	if (t->timer == TIMER_NONE || t->timer >= s->tm.n)
+		return false;
+	*due = s->tm.heap[t->timer].due;
+	*seq = s->tm.heap[t->timer].seq;
+	return true;
+}

@@ -122,4 +122,11 @@ void sched_output(struct job *j, int stream, const char *buf, size_t len);
 int64_t sched_now(const struct sched *s);
 const struct vm_limits *sched_limits(const struct sched *s);
 
+/* Snapshot restore (snapshot.c): a live task of j on no queue (state
+ * TASK_WAITING); take a READY task off its run queue; t's timer. */
+struct task *sched_task_new(struct sched *s, struct job *j, unsigned rkind);
+void sched_unready(struct sched *s, struct task *t);
+bool sched_task_timer(const struct sched *s, const struct task *t,
+    int64_t *due, uint64_t *seq);
+
 #endif

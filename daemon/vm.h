@@ -206,4 +206,10 @@ int vm_park(struct vm *vm, struct task *t);
 /* Restore t (start, suspended or parked); VM_CONT means run the loop. */
 int vm_resume(struct vm *vm, struct task *t);
 
+/* Snapshot restore (snapshot.c): give t a suspended state (frames
+ * outermost first, live values in frame order, moved in on success). */
+int vm_susp_restore(struct task *t, uint32_t nframes, const uint32_t *fns,
+    const uint32_t *states, const union value *vals, uint32_t nvals)
+    SC_MUST_CHECK;
+
 #endif

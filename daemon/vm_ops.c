@@ -1164,3 +1164,34 @@ vm_op_ftoi(struct vm *vm, struct task *t, uint32_t i)
 	regs[INS_A(i)].i = (int64_t)d;
 	return VM_CONT;
 }
+
+/*
+ * Snapshot restore support (daemon/snapshot.c): give t (not running,
+ * nothing saved) the suspended state of nframes frames, outermost first,
+ * at function fns[i], state states[i] (both checked by the caller against
+ * the module), with the live values vals[0 .. nvals) in frame order. The
+ * values move in on success; on SC_ENOMEM/SC_ELIMIT (t's budget) nothing
+ * changed and the caller still owns them.
+ */
+int
+vm_susp_restore(struct task *t, uint32_t nframes, const uint32_t *fns,
+    const uint32_t *states, const union value *vals, uint32_t nvals)
+{
+	struct susp *s = NULL;
+	size_t size = susp_size(nframes, nvals);
+
+	if (nframes > 0) {
+		if ((s = mem_alloc(&t->mem, NULL, 0, size)) == NULL)
+			return mem_fail_code(&t->mem, size);
+		s->nframes = nframes;
+		s->nvals = nvals;
+		for (uint32_t n = 0; n < nframes; n++) {
+			s->f[n].fn = fns[n];
+			s->f[n].state = states[n];
+		}
+		memcpy(susp_vals(s), vals, (size_t)nvals * sizeof(*vals));
+	}
+	t->saved = s;
+	t->saved_kind = SAVED_SUSP;
+	return SC_OK;
+}
