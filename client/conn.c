@@ -235,8 +235,21 @@ conn_call(struct conn *c, Wire__Request *req, int timeout_ms,
 	int r;
 
 	*repp = NULL;
-	if ((r = conn_send(c, req, &id, err)) != SC_OK ||
-	    (r = conn_read(c, timeout_ms, &rep, err)) != SC_OK)
+	if ((r = conn_send(c, req, &id, err)) == SC_EIO && c->fd != -1) {
+		/*
+		 * The daemon may have said why before closing (a refused
+		 * connection gets an Error with id 0 at once, without its
+		 * Hello being read): prefer that reason to "closed".
+		 */
+		struct sc_error e2 = { 0 };
+
+		if (conn_read(c, 100, &rep, &e2) == SC_OK)
+			frame_msg_free(rep);
+		else if (c->refused)
+			*err = e2;
+		return c->refused ? err->code : r;
+	}
+	if (r != SC_OK || (r = conn_read(c, timeout_ms, &rep, err)) != SC_OK)
 		return r;
 	if (rep->id != id) {
 		r = sc_errorf(err, SC_EPROTO, "reply to request %llu while "

@@ -112,7 +112,7 @@ ctl --json wait "$id"; expect_rc 0
 ctl run --timeout 1 "$T/slow.script"; expect_rc 1
 expect_err_has "error: "
 ctl --json list --all; expect_rc 0
-jq -e 'select(.state == "timed_out")' "$T/out" >/dev/null ||
+jq -se 'any(.[]; .state == "timed_out")' "$T/out" >/dev/null ||
     fail "no timed_out job listed"
 
 # A job that fails: status and wait exit 1 with the error on stderr.
@@ -128,7 +128,7 @@ ctl list; expect_rc 0; expect_out_has "sleeper"
 grep -q "^$sid  *suspended" "$T/out" || fail "list lacks job $sid"
 expect_out_lacks "$T/hello.script"
 ctl --json list; expect_rc 0
-jq -e "select(.id == $sid)" "$T/out" >/dev/null || fail "json list"
+jq -se "any(.[]; .id == $sid)" "$T/out" >/dev/null || fail "json list"
 ctl cancel "$sid"; expect_rc 0; expect_out "job $sid: cancellation requested"
 ctl wait "$sid"; expect_rc 1; expect_out_has "state     cancelled"
 expect_err_has "error: "

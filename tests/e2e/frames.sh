@@ -15,7 +15,7 @@ expect_out_has "other connection: served"
 grep -q "^error protocol error: ." "$T/out" || fail "garbage: no EPROTO"
 
 raw oversized; expect_rc 0 oversized; expect_out_has "closed"
-grep -q "^error limit exceeded: .*131072" "$T/out" ||
+grep -q "^error limit exceeded: .*(131072 bytes)" "$T/out" ||
     fail "oversized: the error does not name the limit (131072)"
 expect_out_has "other connection: served"
 
@@ -26,7 +26,8 @@ raw truncated; expect_rc 0 truncated; expect_out_has "closed"
 expect_out_has "other connection: served"
 
 raw slow 500; expect_rc 0 slow; expect_out_has "during the stall: served"
-grep -q "^error timed out: ." "$T/out" || fail "slow: no ETIMEOUT"
+grep -q "^error timed out: frame not completed within limits.frame_timeout (500 ms)" "$T/out" ||
+    fail "slow: no ETIMEOUT naming limits.frame_timeout"
 expect_out_has "other connection: served"
 
 raw nohello; expect_rc 0 nohello; expect_out_has "closed"
@@ -47,7 +48,7 @@ awk 'BEGIN { s = ""; for (i = 0; i < 70000; i++) s = s "x";
     print "let s = \"" s "\"\nprintln(len(s))" }' >"$T/big.script"
 ctl submit "$T/big.script"; expect_rc 3
 expect_err_has "scriptctl: submit refused: limit exceeded: "
-expect_err_has "65536"
+expect_err_has "exceeds limits.max_module_size (65536 bytes)"
 
 # The daemon counted the rejected frames and serves on.
 ctl --json stats; expect_rc 0

@@ -16,8 +16,16 @@ if [ "$cmd" = start ]; then
 		exit 0
 	fi
 	d=$(mktemp -d /tmp/scriptd-lang.XXXXXX) || exit 1
-	printf '[store]\nsynchronous = off\n[tenant]\nsubmit_rate = 100000\n' \
-	    >"$d/scriptd.conf"
+	# The in-process runner has no tenant quotas: lift them here too.
+	cat >"$d/scriptd.conf" <<-CONF
+	[store]
+	synchronous = off
+	[tenant]
+	max_jobs = 100000
+	max_tasks = 1000000
+	submit_rate = 100000
+	submit_burst = 100000
+	CONF
 	setsid "$SCRIPTD" --socket "$d/sock" --db "$d/db" \
 	    --config "$d/scriptd.conf" </dev/null >"$d/log" 2>&1 &
 	pid=$!

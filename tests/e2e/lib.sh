@@ -92,7 +92,7 @@ daemon_stop() {
 	[ -n "$DPID" ] || return 0
 	kill -0 "$DPID" 2>/dev/null || fail "scriptd died during the test"
 	kill -TERM "$DPID"
-	( sleep 5; kill -KILL "$DPID" 2>/dev/null ) &
+	( sleep 5; kill -KILL "$DPID" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 	wd=$!
 	wait "$DPID"
 	st=$?

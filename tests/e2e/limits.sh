@@ -22,7 +22,7 @@ ctl_as 1001 submit "$T/sleeper.script"; expect_rc 0; a1=$(last_line)
 ctl_as 1001 submit "$T/sleeper.script"; expect_rc 0; a2=$(last_line)
 ctl_as 1001 submit "$T/sleeper.script"; expect_rc 3
 expect_err_has "scriptctl: submit refused: limit exceeded: "
-expect_err_has "max_jobs"
+expect_err_has "tenant 1001: live job limit (2) reached"
 ctl_as 1002 run "$T/hello.script"; expect_rc 0; expect_out "hello"
 ctl_as 1001 cancel "$a1"; expect_rc 0
 ctl_as 1001 wait "$a1"; expect_rc 1
@@ -36,8 +36,8 @@ while [ $i -lt 5 ]; do
 	i=$((i + 1))
 done
 ctl_as 1003 run "$T/hello.script"; expect_rc 3
-expect_err_has "scriptctl: submit refused: limit exceeded: "
-expect_err_has "submit_rate"
+expect_err_has "scriptctl: run refused: limit exceeded: "
+expect_err_has "tenant 1003: submission rate limit (1/s, burst 5) exceeded"
 ctl_as 1002 run "$T/hello.script"; expect_rc 0; expect_out "hello"
 
 # Output past limits.output_per_job: the first 1024 bytes exactly, a
@@ -65,8 +65,7 @@ until grep -q "held 4" "$T/hold"; do
 	i=$((i + 1))
 done
 ctl stats; expect_rc 3
-expect_err_has "scriptctl: stats"
-expect_err_has "4"
+expect_err_has "scriptctl: stats refused: limit exceeded: connection limit (4) reached"
 kill "$hp"; wait "$hp" 2>/dev/null
 i=0
 while :; do

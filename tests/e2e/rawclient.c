@@ -278,6 +278,9 @@ main(int argc, char **argv)
 		if (ms < arg - 50)
 			die("closed after %ld ms, before the idle timeout "
 			    "(%d ms)", ms, arg);
+		/* The other connection was idle as long: use a new one. */
+		close(good);
+		good = open_hello();
 	} else if (strcmp(sc, "unknown") == 0) {
 		/* A request kind the daemon does not know: an Error with
 		 * the request's id, and the connection stays usable. */

@@ -20,6 +20,7 @@ enum scenario {
 	S_REFUSE,		/* Error with id 0 instead of HelloReply */
 	S_VERSION,		/* HelloReply with another protocol version */
 	S_SILENT,		/* hello, then never answer */
+	S_REFUSE_EARLY,		/* Error with id 0 and close, Hello unread */
 };
 
 static char dir[64], path[96];
@@ -70,8 +71,13 @@ serve(int fd, enum scenario sc)
 	Wire__HelloReply h = WIRE__HELLO_REPLY__INIT;
 	Wire__StatsReply st = WIRE__STATS_REPLY__INIT;
 	Wire__JobInfo j = WIRE__JOB_INFO__INIT;
-	Wire__Request *req = get(fd);
+	Wire__Request *req;
 
+	if (sc == S_REFUSE_EARLY) {
+		reply_error(fd, 0, SC_ELIMIT, "connection limit (4) reached");
+		return;
+	}
+	req = get(fd);
 	if (req == NULL || req->req_case != WIRE__REQUEST__REQ_HELLO ||
 	    req->id != 1 || req->hello->protocol_version !=
 	    WIRE_PROTOCOL_VERSION)
@@ -217,6 +223,21 @@ test_refused_hello(void)
 	CHECK_INT_EQ(reaped(pid, false), 0);
 }
 
+/* Refused at accept: the reason is read even though our Hello was not. */
+static void
+test_refused_early(void)
+{
+	pid_t pid = fake(S_REFUSE_EARLY);
+	struct sc_error err = { 0 };
+	struct conn c;
+
+	usleep(100000);			/* let the fake close first */
+	CHECK_INT_EQ(conn_open(&c, path, &err), SC_ELIMIT);
+	CHECK(c.refused);
+	CHECK_STR_EQ(err.msg, "connection limit (4) reached");
+	CHECK_INT_EQ(reaped(pid, false), 0);
+}
+
 static void
 test_version_mismatch(void)
 {
@@ -284,6 +305,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/sock", dir);
 	RUN(test_hello_and_replies);
 	RUN(test_refused_hello);
+	RUN(test_refused_early);
 	RUN(test_version_mismatch);
 	RUN(test_silent_daemon);
 	RUN(test_no_daemon);
