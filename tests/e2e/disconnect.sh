@@ -57,3 +57,27 @@ done
 ctl stats; expect_rc 0
 ctl run "$T/hello.script"; expect_rc 0; expect_out "hello"
 daemon_stop
+
+# The other way round: the daemon dies under a following client, which
+# must exit 3 at once with the reason (run, logs --follow and wait have no
+# read deadline, so only the close can end them).
+[ -n "${SCRIPTD_TEST_SOCKET:-}" ] && exit 0
+daemon_start
+script sleeper 'await sleep(60000)'
+ctl submit "$T/sleeper.script"; id=$(last_line)
+"$SCRIPTCTL" --socket "$SOCK" run "$T/sleeper.script" </dev/null \
+    >"$T/run.out" 2>"$T/run.err" &
+rp=$!
+"$SCRIPTCTL" --socket "$SOCK" wait "$id" </dev/null >/dev/null \
+    2>"$T/wait.err" &
+wp=$!
+sleep 0.3
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+wait "$rp"; RC=$?; expect_rc 3 "run when the daemon died"
+grep -qF "scriptctl: run: the daemon closed the connection" "$T/run.err" ||
+    fail "run: $(cat "$T/run.err")"
+wait "$wp"; RC=$?; expect_rc 3 "wait when the daemon died"
+grep -qF "scriptctl: wait: the daemon closed the connection" "$T/wait.err" ||
+    fail "wait: $(cat "$T/wait.err")"
