@@ -15,7 +15,7 @@
 #include "cmd.h"
 
 #define PROGRESS_MS	250		/* redraw interval of wait's line */
-#define STATUS_EVERY	4		/* redraws between Status requests */
+#define STATUS_MS	1000		/* interval of wait's Status requests */
 
 static int64_t
 wall_ms(void)
@@ -110,8 +110,9 @@ progress(uint64_t job, const char *state, int64_t since)
 
 /*
  * Wait with a progress line: Wait and Status go out together, a Status is
- * re-sent every STATUS_EVERY redraws while none is in flight, and the line
- * is cleared before the record prints.
+ * re-sent every STATUS_MS while none is in flight (so the loop wakes at
+ * most for those replies and the PROGRESS_MS redraws), and the line is
+ * cleared before the record prints.
  */
 static int
 wait_tty(struct ctl *ctl, struct conn *c, uint64_t job, Wire__Reply **final)
@@ -122,8 +123,8 @@ wait_tty(struct ctl *ctl, struct conn *c, uint64_t job, Wire__Reply **final)
 	struct sc_error err = { 0 };
 	char state[32] = "waiting";
 	uint64_t wait_id, status_id = 0;
-	int64_t since = wall_ms();
-	int ticks = 0, rc = CTL_EXIT_OK;
+	int64_t since = wall_ms(), next_status = 0;
+	int rc = CTL_EXIT_OK;
 
 	req = job_request(WIRE__REQUEST__REQ_WAIT, &st, &w, job);
 	if (conn_send(c, &req, &wait_id, &err) != SC_OK)
@@ -133,13 +134,15 @@ wait_tty(struct ctl *ctl, struct conn *c, uint64_t job, Wire__Reply **final)
 		Wire__Reply *rep;
 		int pr;
 
-		if (status_id == 0 && ticks % STATUS_EVERY == 0) {
+		/* At most one Status in flight, and one per STATUS_MS. */
+		if (status_id == 0 && wall_ms() >= next_status) {
 			req = job_request(WIRE__REQUEST__REQ_STATUS, &st, &w,
 			    job);
 			if (conn_send(c, &req, &status_id, &err) != SC_OK) {
 				rc = cmd_fail(ctl, c, &err);
 				break;
 			}
+			next_status = wall_ms() + STATUS_MS;
 		}
 		progress(job, state, since);
 		pr = poll(&p, 1, PROGRESS_MS);
@@ -148,10 +151,8 @@ wait_tty(struct ctl *ctl, struct conn *c, uint64_t job, Wire__Reply **final)
 			rc = cmd_fail(ctl, c, &err);
 			break;
 		}
-		if (pr <= 0) {
-			ticks++;
+		if (pr <= 0)
 			continue;
-		}
 		if (conn_read(c, CONN_REPLY_TIMEOUT_MS, &rep, &err) != SC_OK) {
 			rc = cmd_fail(ctl, c, &err);
 			break;

@@ -149,6 +149,9 @@ SCRIPTCTL_Q=$(printf '%s' "$SCRIPTCTL")
 timeout 20 script -qec "'$SCRIPTCTL_Q' --socket '$SOCK' wait $tid" \
     /dev/null >"$T/tty" </dev/null 2>&1
 grep -q "job $tid: " "$T/tty" || fail "no progress line on a terminal"
+# Redrawn four times a second, not in a busy loop (the job takes < 2 s).
+[ "$(grep -o "job $tid: " "$T/tty" | wc -l)" -lt 20 ] ||
+    fail "wait redrew its line $(grep -o "job $tid: " "$T/tty" | wc -l) times"
 grep -q "state     completed" "$T/tty" || fail "no record after waiting"
 
 # Not found: exit 3 with the daemon's message.
