@@ -524,6 +524,44 @@ snapshot_free(struct snapshot *sn)
 
 /* Decoding */
 
+/*
+ * protobuf-c's unpack allocates a struct per message: a 4-byte Object is a
+ * 150-byte struct, so a hostile 16 MiB row could cost gigabytes. Unpack
+ * goes through this allocator, which stops at SNAPSHOT_DECODE_MEM_MAX.
+ */
+struct budget_alloc {
+	size_t used;			/* bytes handed out */
+	bool over;			/* an allocation was refused */
+};
+
+static void *
+balloc(void *arg, size_t size)
+{
+	struct budget_alloc *b = arg;
+	size_t *p;
+
+	if (size > SNAPSHOT_DECODE_MEM_MAX - b->used ||
+	    (p = malloc(sizeof(size_t) + size)) == NULL) {
+		b->over = true;
+		return NULL;
+	}
+	b->used += size;
+	*p = size;
+	return p + 1;
+}
+
+static void
+bfree(void *arg, void *ptr)
+{
+	struct budget_alloc *b = arg;
+	size_t *p = ptr;
+
+	if (p == NULL)
+		return;
+	b->used -= p[-1];
+	free(p - 1);
+}
+
 struct dec {
 	const Snap__Job *sj;		/* the message */
 	const struct module *m;		/* the module it must fit */
@@ -1122,6 +1160,8 @@ snapshot_decode(struct sched *s, struct prog *p, uint32_t tenant,
 {
 	struct dec d = { .m = p->m, .s = s, .delta = clock_delta, .err = err };
 	const struct vm_limits *lim = sched_limits(s);
+	struct budget_alloc ba = { 0 };
+	ProtobufCAllocator pa = { balloc, bfree, &ba };
 	Snap__Job *sj;
 	struct job *j = NULL;
 	uint32_t nlive = 0, nt, no = 0;
@@ -1132,9 +1172,14 @@ snapshot_decode(struct sched *s, struct prog *p, uint32_t tenant,
 	if (len > SNAPSHOT_BYTES_MAX)
 		return sc_errorf(err, SC_ELIMIT, "snapshot of %zu bytes is over "
 		    "the limit (%u bytes)", len, SNAPSHOT_BYTES_MAX);
-	if ((sj = snap__job__unpack(NULL, len, buf)) == NULL)
+	if ((sj = snap__job__unpack(&pa, len, buf)) == NULL) {
+		if (ba.over)
+			return sc_errorf(err, SC_ELIMIT, "snapshot: decoding "
+			    "its %zu bytes needs more than %u bytes of memory",
+			    len, SNAPSHOT_DECODE_MEM_MAX);
 		return sc_errorf(err, SC_ESTORE, "snapshot: not a valid "
 		    "snapshot message (%zu bytes)", len);
+	}
 	d.sj = sj;
 	if ((r = validate(&d)) != SC_OK)
 		goto out;
@@ -1196,6 +1241,6 @@ fail:
 out:
 	free(d.tv);
 	free(d.ov);
-	snap__job__free_unpacked(sj, NULL);
+	snap__job__free_unpacked(sj, &pa);
 	return r;
 }

@@ -21,6 +21,7 @@
 
 #define SNAPSHOT_FORMAT		1		/* snap.Job.format */
 #define SNAPSHOT_BYTES_MAX	(16u << 20)	/* encoded job snapshot */
+#define SNAPSHOT_DECODE_MEM_MAX	(128u << 20)	/* protobuf-c unpack of one */
 
 /*
  * FFI handles do not survive a restart: a restored ptr value carries this

@@ -677,6 +677,18 @@ test_validation(void)
 	root.rkind = VK_STRING;
 	bad_snapshot(p, &sj, "the root's result kind is 4");
 	root.rkind = entry->ret_kind;
+	/* 3 million 4-byte objects: refused before they cost gigabytes */
+	{
+		size_t n = 3000000, len = n * 4;
+		uint8_t *buf = malloc(len);
+
+		for (size_t i = 0; i < n; i++)
+			memcpy(buf + i * 4, "\x22\x02\x08\x04", 4);
+		CHECK_INT_EQ(try_decode(p, buf, len, &err), SC_ELIMIT);
+		CHECK_STR_CONTAINS(err.msg, "snapshot: decoding its 12000000 "
+		    "bytes needs more than 134217728 bytes of memory");
+		free(buf);
+	}
 	CHECK_INT_EQ(try_decode(p, (const uint8_t *)"\xff\xff\xff", 3, &err),
 	    SC_ESTORE);
 	CHECK_STR_CONTAINS(err.msg, "snapshot: not a valid snapshot message "
