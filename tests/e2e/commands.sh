@@ -58,6 +58,18 @@ cmp -s "$T/want" "$T/out" || fail "run stdout differs"
 printf 'to stderr\n' >"$T/want"
 cmp -s "$T/want" "$T/err" || fail "run stderr differs"
 
+# Many chunks, UTF-8, both streams: the same bytes as `scriptd run`.
+script big 'for i in 0..3000 {
+    print("line " + i + " h\u{e9}llo \u{2713} " + (i * 7919 % 1000) + "\n")
+    if i % 100 == 0 { eprintln("err " + i) }
+}'
+"$SCRIPTD" run "$T/big.script" >"$T/big.want" 2>"$T/big.wanterr" ||
+    fail "scriptd run big.script"
+ctl run "$T/big.script"; expect_rc 0
+[ "$(wc -c <"$T/big.want")" -gt 60000 ] || fail "big.script printed little"
+cmp -s "$T/big.want" "$T/out" || fail "run stdout differs from scriptd run"
+cmp -s "$T/big.wanterr" "$T/err" || fail "run stderr differs from scriptd run"
+
 # run of a failing job: its output, then "error: MSG" and the trace; 1.
 ctl run "$T/fail.script"; expect_rc 1; expect_out "before"
 expect_err_has "error: panic: boom"
