@@ -30,12 +30,19 @@ ctl_as 1001 submit "$T/sleeper.script"; expect_rc 0 "a slot was freed"
 ctl_as 1001 cancel "$a2"; ctl_as 1001 cancel "$(last_line)"
 
 # Submission rate: a burst of 5, then refused; another tenant unaffected.
+# (A slow machine may refill a token or two meanwhile: 1/s.)
 i=0
 while [ $i -lt 5 ]; do
 	ctl_as 1003 run "$T/hello.script"; expect_rc 0 "burst submission $i"
 	i=$((i + 1))
 done
-ctl_as 1003 run "$T/hello.script"; expect_rc 3
+while :; do
+	ctl_as 1003 run "$T/hello.script"
+	[ "$RC" -ne 0 ] && break
+	[ $i -lt 8 ] || fail "no submission refused after $i in a row"
+	i=$((i + 1))
+done
+expect_rc 3
 expect_err_has "scriptctl: run refused: limit exceeded: "
 expect_err_has "tenant 1003: submission rate limit (1/s, burst 5) exceeded"
 ctl_as 1002 run "$T/hello.script"; expect_rc 0; expect_out "hello"
