@@ -44,6 +44,9 @@ struct rd {
 static char dir[64];
 static pid_t daemon_pid = -1;
 
+static void die(const char *fmt, ...) SC_PRINTF(1, 2)
+    __attribute__((noreturn));
+
 static void
 die(const char *fmt, ...)
 {
@@ -196,7 +199,7 @@ hello(struct rd *r)
 static const uint8_t *
 compile(const char *src, scriptc_result **rp, size_t *lenp)
 {
-	const uint8_t *b;
+	const uint8_t *b = NULL;
 
 	if (scriptc_compile(src, strlen(src), "bench.script", rp) != SC_OK ||
 	    (b = scriptc_module_bytes(*rp, lenp)) == NULL)

@@ -26,6 +26,9 @@
 
 static const char *sock_path;
 
+static void die(const char *fmt, ...) SC_PRINTF(1, 2)
+    __attribute__((noreturn));
+
 static void
 die(const char *fmt, ...)
 {
