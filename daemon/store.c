@@ -165,9 +165,25 @@ struct store {
 	struct pending *pend;		/* callbacks of the open batch */
 	uint32_t npend;			/* in pend */
 	uint32_t cappend;		/* room in pend */
+	int bind_rc;			/* first failed bind since the last step */
+	int64_t room;			/* pages left this batch; -1 unknown */
+	int64_t used_pages;		/* in use when room was measured */
+	int64_t max_pages;		/* max_page_count then */
+	int64_t page_size;		/* bytes per page */
 };
 
 static long fault_countdown;
+
+/* A failed bind (SQLITE_TOOBIG, SQLITE_NOMEM) is kept and reported by the
+ * step that follows, which then does not run. */
+#define BIND(call)	bind_note(s, (call))
+
+static void
+bind_note(struct store *s, int rc)
+{
+	if (rc != SQLITE_OK && s->bind_rc == SQLITE_OK)
+		s->bind_rc = rc;
+}
 
 void
 store_fault_set(long n)
@@ -262,10 +278,14 @@ static int
 step(struct store *s, sqlite3_stmt *st, const char *what,
     struct sc_error *err)
 {
-	int rc = faulted() ? SQLITE_IOERR_WRITE : sqlite3_step(st);
+	int rc = s->bind_rc;
 
+	s->bind_rc = SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = faulted() ? SQLITE_IOERR_WRITE : sqlite3_step(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return rc;
+	sqlite3_clear_bindings(st);
 	fail(s, NULL, rc, what, err);
 	sqlite3_reset(st);
 	return SC_ESTORE;
@@ -357,6 +377,7 @@ batch(struct store *s, struct sc_error *err)
 	if (run_fixed(s, ST_BEGIN, "beginning a transaction", err) != SC_OK)
 		return SC_ESTORE;
 	s->in_batch = true;
+	s->room = -1;
 	return SC_OK;
 }
 
@@ -460,8 +481,8 @@ save_next_id(struct store *s, struct sc_error *err)
 		return SC_OK;
 	if ((st = stmt(s, ST_META_PUT, err)) == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_text(st, 1, "next_job_id", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)s->next_id);
+	BIND(sqlite3_bind_text(st, 1, "next_job_id", -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_int64(st, 2, (int64_t)s->next_id));
 	return run(s, st, "saving the job id counter", err);
 }
 
@@ -538,28 +559,35 @@ bad_text(const char *what, const char *t, size_t max, struct sc_error *err)
 static int
 room_for(struct store *s, size_t bytes, struct sc_error *err)
 {
-	sqlite3_stmt *st = stmt(s, ST_PAGES, err);
-	int64_t used, freel, max, psize, need;
+	sqlite3_stmt *st;
+	int64_t need;
 	int r;
 
-	if (st == NULL)
-		return SC_ESTORE;
-	if ((r = step(s, st, "checking free space", err)) < 0)
-		return r;
-	used = sqlite3_column_int64(st, 0);
-	freel = sqlite3_column_int64(st, 1);
-	max = sqlite3_column_int64(st, 2);
-	psize = sqlite3_column_int64(st, 3);
-	sqlite3_reset(st);
-	if (psize <= 0)
-		psize = 4096;
-	need = (int64_t)(bytes / (uint64_t)psize) + 4 + RESERVE_PAGES;
-	if (max - used + freel >= need)
+	/* asked once per batch, then counted down: the query costs as much
+	 * as the submission */
+	if (s->room < 0) {
+		if ((st = stmt(s, ST_PAGES, err)) == NULL)
+			return SC_ESTORE;
+		if ((r = step(s, st, "checking free space", err)) < 0)
+			return r;
+		s->used_pages = sqlite3_column_int64(st, 0) -
+		    sqlite3_column_int64(st, 1);
+		s->max_pages = sqlite3_column_int64(st, 2);
+		s->page_size = sqlite3_column_int64(st, 3);
+		sqlite3_reset(st);
+		if (s->page_size <= 0)
+			s->page_size = 4096;
+		s->room = s->max_pages - s->used_pages;
+	}
+	need = (int64_t)(bytes / (uint64_t)s->page_size) + 4;
+	if (s->room - need >= RESERVE_PAGES) {
+		s->room -= need;
 		return SC_OK;
+	}
 	return sc_errorf(err, SC_ESTORE, "disk full: submission refused, the "
 	    "database %s is at its size limit (%lld of %lld pages in use; "
-	    "running jobs go on)", s->path, (long long)(used - freel),
-	    (long long)max);
+	    "running jobs go on)", s->path, (long long)s->used_pages,
+	    (long long)s->max_pages);
 }
 
 int
@@ -583,22 +611,24 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, j->module, STORE_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 2, mod, modlen, SQLITE_STATIC);
+	BIND(sqlite3_bind_blob(st, 1, j->module, STORE_HASH_BYTES,
+	    SQLITE_STATIC));
+	BIND(sqlite3_bind_blob64(st, 2, mod, modlen, SQLITE_STATIC));
 	if ((r = run(s, st, "storing the module", err)) != SC_OK)
 		goto out;
 	if ((st = stmt(s, ST_JOB_PUT, err)) == NULL) {
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)j->id);
-	sqlite3_bind_int64(st, 2, j->tenant);
-	sqlite3_bind_text(st, 3, j->name != NULL ? j->name : "", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, j->module, STORE_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, j->created_ms);
-	sqlite3_bind_int64(st, 6, j->timeout_ms);
-	sqlite3_bind_int(st, 7, j->durable);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)j->id));
+	BIND(sqlite3_bind_int64(st, 2, j->tenant));
+	BIND(sqlite3_bind_text(st, 3, j->name != NULL ? j->name : "", -1,
+	    SQLITE_STATIC));
+	BIND(sqlite3_bind_blob(st, 4, j->module, STORE_HASH_BYTES,
+	    SQLITE_STATIC));
+	BIND(sqlite3_bind_int64(st, 5, j->created_ms));
+	BIND(sqlite3_bind_int64(st, 6, j->timeout_ms));
+	BIND(sqlite3_bind_int(st, 7, j->durable));
 	r = run(s, st, "storing the job", err);
 out:
 	return item_end(s, r, err);
@@ -630,8 +660,8 @@ store_start_job(struct store *s, uint64_t id, int64_t started_ms,
 		return r;
 	if ((st = stmt(s, ST_JOB_START, err)) == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_int64(st, 1, (int64_t)id);
-	sqlite3_bind_int64(st, 2, started_ms);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)id));
+	BIND(sqlite3_bind_int64(st, 2, started_ms));
 	r = update_job(s, st, id, "recording the job's start", err);
 	if (r != SC_OK)
 		check_lost(s, err);
@@ -647,7 +677,7 @@ del_by_job(struct store *s, enum stmt i, uint64_t job, const char *what,
 
 	if (st == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_int64(st, 1, (int64_t)job);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
 	return run(s, st, what, err);
 }
 
@@ -662,16 +692,16 @@ put_rows(struct store *s, uint64_t job, const struct store_task *tasks,
 	    (tm = stmt(s, ST_TIMER_PUT, err)) == NULL)
 		return SC_ESTORE;
 	for (uint32_t i = 0; i < ntasks; i++) {
-		sqlite3_bind_int64(tk, 1, (int64_t)job);
-		sqlite3_bind_int64(tk, 2, tasks[i].tid);
-		sqlite3_bind_int(tk, 3, tasks[i].state);
+		BIND(sqlite3_bind_int64(tk, 1, (int64_t)job));
+		BIND(sqlite3_bind_int64(tk, 2, tasks[i].tid));
+		BIND(sqlite3_bind_int(tk, 3, tasks[i].state));
 		if ((r = run(s, tk, "storing a task", err)) != SC_OK)
 			return r;
 		if (tasks[i].due_ms < 0)
 			continue;
-		sqlite3_bind_int64(tm, 1, (int64_t)job);
-		sqlite3_bind_int64(tm, 2, tasks[i].tid);
-		sqlite3_bind_int64(tm, 3, tasks[i].due_ms);
+		BIND(sqlite3_bind_int64(tm, 1, (int64_t)job));
+		BIND(sqlite3_bind_int64(tm, 2, tasks[i].tid));
+		BIND(sqlite3_bind_int64(tm, 3, tasks[i].due_ms));
 		if ((r = run(s, tm, "storing a timer", err)) != SC_OK)
 			return r;
 	}
@@ -692,9 +722,9 @@ store_put_snapshot(struct store *s, uint64_t job, const uint8_t *snap,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int64(st, 2, taken_ms);
-	sqlite3_bind_blob64(st, 3, snap, len, SQLITE_STATIC);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int64(st, 2, taken_ms));
+	BIND(sqlite3_bind_blob64(st, 3, snap, len, SQLITE_STATIC));
 	if ((r = run(s, st, "storing a snapshot", err)) != SC_OK ||
 	    (r = del_by_job(s, ST_TASK_DEL, job, "replacing tasks", err)) ||
 	    (r = del_by_job(s, ST_TIMER_DEL, job, "replacing timers", err)))
@@ -721,8 +751,8 @@ store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int(st, 2, stream);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int(st, 2, stream));
 	if ((r = step(s, st, "reading the output count", err)) < 0)
 		goto out;
 	if (r != SQLITE_ROW) {
@@ -742,9 +772,9 @@ store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
 			r = SC_ESTORE;
 			goto out;
 		}
-		sqlite3_bind_int64(st, 1, (int64_t)job);
-		sqlite3_bind_int(st, 2, stream);
-		sqlite3_bind_blob64(st, 3, buf, keep, SQLITE_STATIC);
+		BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+		BIND(sqlite3_bind_int(st, 2, stream));
+		BIND(sqlite3_bind_blob64(st, 3, buf, keep, SQLITE_STATIC));
 		if ((r = run(s, st, "storing output", err)) != SC_OK)
 			goto out;
 	}
@@ -752,10 +782,10 @@ store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int(st, 2, stream);
-	sqlite3_bind_int64(st, 3, (int64_t)keep);
-	sqlite3_bind_int64(st, 4, (int64_t)(len - keep));
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int(st, 2, stream));
+	BIND(sqlite3_bind_int64(st, 3, (int64_t)keep));
+	BIND(sqlite3_bind_int64(st, 4, (int64_t)(len - keep)));
 	r = run(s, st, "counting output", err);
 out:
 	return item_end(s, r, err);
@@ -780,10 +810,10 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int64(st, 2, ended_ms);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int64(st, 2, ended_ms));
 	if (error != NULL)
-		sqlite3_bind_text(st, 3, error, (int)elen, SQLITE_STATIC);
+		BIND(sqlite3_bind_text(st, 3, error, (int)elen, SQLITE_STATIC));
 	if ((r = run(s, st, "ending the job", err)) != SC_OK)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
@@ -795,11 +825,11 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int(st, 2, status);
-	sqlite3_bind_int64(st, 3, ended_ms);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int(st, 2, status));
+	BIND(sqlite3_bind_int64(st, 3, ended_ms));
 	if (error != NULL)
-		sqlite3_bind_text(st, 4, error, (int)elen, SQLITE_STATIC);
+		BIND(sqlite3_bind_text(st, 4, error, (int)elen, SQLITE_STATIC));
 	if ((r = run(s, st, "storing the final record", err)) != SC_OK ||
 	    (r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
 	    err)) != SC_OK ||
@@ -836,16 +866,16 @@ store_retain(struct store *s, int64_t now_ms, uint32_t max,
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, cut);
-	sqlite3_bind_int64(st, 2, max);
+	BIND(sqlite3_bind_int64(st, 1, cut));
+	BIND(sqlite3_bind_int64(st, 2, max));
 	if ((r = run(s, st, "finding expired jobs", err)) != SC_OK)
 		goto out;
 	if ((st = stmt(s, ST_DOOM_COUNT, err)) == NULL) {
 		r = SC_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, s->opts.retention_count);
-	sqlite3_bind_int64(st, 2, max);
+	BIND(sqlite3_bind_int64(st, 1, s->opts.retention_count));
+	BIND(sqlite3_bind_int64(st, 2, max));
 	if ((r = run(s, st, "finding jobs over the count", err)) != SC_OK)
 		goto out;
 	if ((st = stmt(s, ST_DOOM_N, err)) == NULL) {
@@ -900,8 +930,6 @@ job_row(sqlite3_stmt *st, struct store_job *j)
 	}
 	j->status = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int(st, 15);
-	if (j->name == NULL)
-		j->name = "";
 }
 
 /* Walk the rows of st (bound), calling each(row); reset st after. */
@@ -914,11 +942,17 @@ walk_jobs(struct store *s, sqlite3_stmt *st, store_job_fn fn, void *arg,
 	int r;
 
 	while ((r = step(s, st, "reading jobs", err)) == SQLITE_ROW) {
+		const void *snap = sqlite3_column_blob(st, 16);
+		size_t len = (size_t)sqlite3_column_bytes(st, 16);
+
 		any = true;
 		job_row(st, &j);
-		r = fn(arg, &j, sqlite3_column_blob(st, 16),
-		    (size_t)sqlite3_column_bytes(st, 16));
-		if (r != SC_OK)
+		if ((snap == NULL && len > 0) || j.name == NULL) {
+			r = sc_errorf(err, SC_ENOMEM, "out of memory reading "
+			    "jobs");
+			break;
+		}
+		if ((r = fn(arg, &j, snap, len)) != SC_OK)
 			break;
 	}
 	sqlite3_reset(st);
@@ -946,7 +980,7 @@ store_get_job(struct store *s, uint64_t id, store_job_fn fn, void *arg,
 
 	if (st == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_int64(st, 1, (int64_t)id);
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)id));
 	r = walk_jobs(s, st, fn, arg, true, err);
 	if (r == SC_ENOTFOUND)
 		return sc_errorf(err, r, "no job %" PRIu64 " in the store", id);
@@ -998,6 +1032,7 @@ store_get_module(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
     uint8_t **bufp, size_t *lenp, struct sc_error *err)
 {
 	sqlite3_stmt *st = stmt(s, ST_MOD_GET, err);
+	const void *src;
 	size_t len;
 	int r;
 
@@ -1005,7 +1040,7 @@ store_get_module(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
 	*lenp = 0;
 	if (st == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC);
+	BIND(sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC));
 	if ((r = step(s, st, "reading a module", err)) < 0)
 		return r;
 	if (r != SQLITE_ROW) {
@@ -1013,13 +1048,14 @@ store_get_module(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
 		return sc_errorf(err, SC_ENOTFOUND, "module %02x%02x%02x%02x... "
 		    "is not in the store", hash[0], hash[1], hash[2], hash[3]);
 	}
+	src = sqlite3_column_blob(st, 0);
 	len = (size_t)sqlite3_column_bytes(st, 0);
-	if ((*bufp = malloc(len + 1)) == NULL) {
+	if ((src == NULL && len > 0) || (*bufp = malloc(len + 1)) == NULL) {
 		sqlite3_reset(st);
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	}
 	if (len > 0)
-		memcpy(*bufp, sqlite3_column_blob(st, 0), len);
+		memcpy(*bufp, src, len);
 	*lenp = len;
 	sqlite3_reset(st);
 	return SC_OK;
@@ -1034,13 +1070,21 @@ store_read_output(struct store *s, uint64_t job, uint64_t after,
 
 	if (st == NULL)
 		return SC_ESTORE;
-	sqlite3_bind_int64(st, 1, (int64_t)job);
-	sqlite3_bind_int64(st, 2, (int64_t)after);
-	while ((r = step(s, st, "reading output", err)) == SQLITE_ROW &&
-	    (r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
-	    sqlite3_column_int(st, 1), sqlite3_column_blob(st, 2),
-	    (size_t)sqlite3_column_bytes(st, 2))) == SC_OK)
-		;
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
+	BIND(sqlite3_bind_int64(st, 2, (int64_t)after));
+	while ((r = step(s, st, "reading output", err)) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+
+		if (b == NULL && len > 0) {
+			r = sc_errorf(err, SC_ENOMEM, "out of memory reading "
+			    "output");
+			break;
+		}
+		if ((r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
+		    sqlite3_column_int(st, 1), b, len)) != SC_OK)
+			break;
+	}
 	sqlite3_reset(st);
 	return r == SQLITE_DONE ? SC_OK : r;
 }
