@@ -16,6 +16,27 @@
 #include "value.h"
 #include "vm.h"
 
+/* Clock conversions saturate: the values may come from a corrupt row. */
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t
+sat_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* Pointer -> id, open addressing; ids start at 1 (0: absent). */
 struct pmap {
 	const void **keys;		/* cap slots, NULL empty */
@@ -290,7 +311,7 @@ enc_task(struct enc *e, const struct task *t, Snap__Task *st,
 			due = sched_now(e->j->s);	/* lost: due now */
 			seq = 0;
 		}
-		st->due_ms = due + e->delta;
+		st->due_ms = sat_add(due, e->delta);
 		st->timer_seq = seq;
 		row->due_ms = st->due_ms;
 		break;
@@ -303,7 +324,7 @@ enc_task(struct enc *e, const struct task *t, Snap__Task *st,
 			if (pmap_put(&e->leaf, t->fut, 1) != SC_OK && e->r == 0)
 				e->r = sc_errorf(e->err, SC_ENOMEM, "out of "
 				    "memory encoding a snapshot");
-			row->due_ms = t->fut->ms + e->delta;
+			row->due_ms = sat_add(t->fut->ms, e->delta);
 		}
 		break;
 	default:
@@ -355,7 +376,7 @@ enc_fut(struct enc *e, const struct vfut *f, Snap__Object *so)
 	case FUT_TIMEOUT:
 		if (pmap_get(&e->leaf, f) != 0) {
 			so->has_due = true;
-			so->due_ms = f->ms + e->delta;
+			so->due_ms = sat_add(f->ms, e->delta);
 		} else
 			so->ms = f->ms;
 		so->fallback = enc_val(e, f->h.o.ekind, f->fallback);
@@ -479,8 +500,8 @@ snapshot_encode(const struct job *j, int64_t clock_delta,
 	sj.n_objects = e.no;
 	sj.objects = objs;
 	sj.nfns = j->prog->m->nfns;
-	sj.deadline_ms = j->deadline > INT64_MAX - clock_delta ? INT64_MAX :
-	    j->deadline + clock_delta;
+	sj.deadline_ms = j->deadline == INT64_MAX ? INT64_MAX :
+	    sat_add(j->deadline, clock_delta);
 	size = snap__job__get_packed_size(&sj);
 	if (size > SNAPSHOT_BYTES_MAX) {
 		e.r = sc_errorf(err, SC_ELIMIT, "snapshot of job %llu is %zu "
@@ -572,7 +593,8 @@ struct dec {
 	struct sc_error *err;		/* what is wrong */
 };
 
-#define BAD(d, ...)	sc_errorf((d)->err, SC_ESTORE, "snapshot: " __VA_ARGS__)
+#define BAD(d, ...)	\
+	sc_errorf((d)->err, SC_ESTORE, "snapshot: " __VA_ARGS__)
 
 /* Can x be a value of kind k here? (references by id, in range, of the
  * right object kind) */
@@ -987,7 +1009,7 @@ fill_objs(struct dec *d)
 			f->child = mkval(d, VK_ARRAY, o->child).o;
 			break;
 		case FUT_TIMEOUT:
-			f->ms = o->has_due ? o->due_ms - d->delta : o->ms;
+			f->ms = o->has_due ? sat_sub(o->due_ms, d->delta) : o->ms;
 			f->fallback = mkval(d, o->ekind, o->fallback);
 			f->child = mkval(d, o->child_kind, o->child).o;
 			break;
@@ -1125,8 +1147,7 @@ link_tasks(struct dec *d)
 	qsort(order, n, sizeof(*order), by_due);
 	for (uint32_t i = 0; i < n && r == SC_OK; i++) {
 		const Snap__Task *st = sj->tasks[order[i]];
-		int64_t due = st->due_ms < INT64_MIN + d->delta ? INT64_MIN :
-		    st->due_ms - d->delta;
+		int64_t due = sat_sub(st->due_ms, d->delta);
 
 		if (sched_sleep_until(d->s, d->tv[order[i]], due) != SC_OK)
 			r = sc_errorf(d->err, SC_ENOMEM, "out of memory "

@@ -461,6 +461,8 @@ static const char *corrupt_src =
 static struct outcome tried;		/* of the last try_decode() */
 
 /* Decode buf; if it is accepted, run the job to its end (bounded). */
+static int64_t try_delta;		/* clock_delta of try_decode() */
+
 static int
 try_decode(struct prog *p, const uint8_t *buf, size_t len,
     struct sc_error *err)
@@ -473,7 +475,8 @@ try_decode(struct prog *p, const uint8_t *buf, size_t len,
 	int r, n = 0;
 
 	memset(op, 0, sizeof(*op));
-	r = snapshot_decode(s, p, 1, &h, buf, len, 0, &j, &deadline, err);
+	r = snapshot_decode(s, p, 1, &h, buf, len, try_delta, &j, &deadline,
+	    err);
 	if (r == SC_OK) {
 		CHECK_INT_EQ(sched_njobs(s), 1);
 		while (!op->done && n++ < 2000 && step(s))
@@ -482,6 +485,44 @@ try_decode(struct prog *p, const uint8_t *buf, size_t len,
 		CHECK_INT_EQ(sched_njobs(s), 0);	/* nothing left behind */
 	sched_free(s);
 	return r;
+}
+
+/* Every truncation and every bit flip of sn: rejected with a message, or
+ * decoded into a job that then runs (bounded) and is freed cleanly. */
+static void
+flip_all(struct prog *p, const struct snapshot *sn)
+{
+	struct sc_error err;
+	uint8_t *buf = malloc(sn->len);
+	int ok = 0, bad = 0;
+
+	/* a huge clock difference: flipped due times must saturate */
+	try_delta = -((int64_t)1 << 62);
+	for (size_t n = 0; n < sn->len; n++) {
+		memcpy(buf, sn->buf, n);
+		if (try_decode(p, buf, n, &err) == SC_OK)
+			ok++;
+		else {
+			bad++;
+			CHECK(err.msg[0] != '\0');
+		}
+	}
+	for (size_t bit = 0; bit < sn->len * 8; bit++) {
+		memcpy(buf, sn->buf, sn->len);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (try_decode(p, buf, sn->len, &err) == SC_OK)
+			ok++;
+		else {
+			bad++;
+			CHECK(strncmp(err.msg, "snapshot", 8) == 0 ||
+			    strstr(err.msg, "limit") != NULL);
+		}
+	}
+	printf("corrupt: %zu-byte snapshot, %d variants rejected, %d decoded "
+	    "and ran\n", sn->len, bad, ok);
+	CHECK(bad > (int)sn->len);
+	try_delta = 0;
+	free(buf);
 }
 
 static void
@@ -494,8 +535,7 @@ test_corrupt(void)
 	struct sched *s = new_sched(NULL);
 	struct snapshot sn;
 	struct job *j;
-	uint8_t *buf;
-	int ok = 0, bad = 0, r;
+	int r;
 
 	memset(&o, 0, sizeof(o));
 	fake_ms = 0;
@@ -506,41 +546,30 @@ test_corrupt(void)
 	sched_fire_timers(s, fake_ms);
 	while (sched_run(s, 10) > 0)
 		;
+	/* the root in join_all, one worker done, one and slow() asleep */
 	CHECK(snapshot_ready(j));
 	CHECK_INT_EQ(snapshot_encode(j, 0, &sn, &err), SC_OK);
-	sched_free(s);
 	CHECK(sn.len > 50);
 	r = try_decode(p, sn.buf, sn.len, &err);
 	if (r != SC_OK)
 		fprintf(stderr, "decode: %s\n", err.msg);
 	CHECK_INT_EQ(r, SC_OK);
 	CHECK_STR_EQ(tried.out, "[2, 3]\n0\n[start, w1, w2]\n2.5\n");
-	buf = malloc(sn.len);
-	for (size_t n = 0; n < sn.len; n++) {
-		memcpy(buf, sn.buf, n);
-		if (try_decode(p, buf, n, &err) == SC_OK)
-			ok++;
-		else {
-			bad++;
-			CHECK(err.msg[0] != '\0');
-		}
-	}
-	for (size_t bit = 0; bit < sn.len * 8; bit++) {
-		memcpy(buf, sn.buf, sn.len);
-		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		if (try_decode(p, buf, sn.len, &err) == SC_OK)
-			ok++;
-		else {
-			bad++;
-			CHECK(strncmp(err.msg, "snapshot", 8) == 0 ||
-			    strstr(err.msg, "limit") != NULL);
-		}
-	}
-	printf("corrupt: %zu-byte snapshot, %d variants rejected, %d decoded "
-	    "and ran\n", sn.len, bad, ok);
-	CHECK(bad > (int)sn.len);
-	free(buf);
+	flip_all(p, &sn);
 	snapshot_free(&sn);
+	/* the root in await_timeout, its child asleep */
+	fake_ms = 20;
+	sched_fire_timers(s, fake_ms);
+	while (sched_run(s, 10) > 0)
+		;
+	CHECK_STR_EQ(o.out, "[2, 3]\n");
+	CHECK(snapshot_ready(j));
+	CHECK_INT_EQ(snapshot_encode(j, 0, &sn, &err), SC_OK);
+	CHECK_INT_EQ(try_decode(p, sn.buf, sn.len, &err), SC_OK);
+	CHECK_STR_EQ(tried.out, "0\n[start, w1, w2]\n2.5\n");
+	flip_all(p, &sn);
+	snapshot_free(&sn);
+	sched_free(s);
 	prog_unref(p);
 }
 
