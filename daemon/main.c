@@ -1,24 +1,32 @@
 /*
- * scriptd. For now one mode: `scriptd run FILE.script|FILE.sbc` runs one
- * program to completion in-process with the daemon's own scheduler and
- * writes its output exactly (job stdout to stdout, job stderr to stderr).
- * Exit 0 when the job completes, 1 when it fails, is cancelled or times out,
- * 2 on usage, compile or verification errors. The socket mode (`scriptd
- * --socket PATH`) will be another entry in `modes` below.
+ * scriptd. Two modes. `scriptd [--socket PATH] [--db PATH] [--config FILE]`
+ * is the daemon: it serves clients on a Unix socket in the foreground and
+ * logs to stderr; exit 0 after SIGTERM/SIGINT, 1 if it cannot start.
+ * `scriptd run FILE.script|FILE.sbc` runs one program to completion
+ * in-process with the daemon's own scheduler and writes its output exactly
+ * (job stdout to stdout, job stderr to stderr). Exit 0 when the job
+ * completes, 1 when it fails, is cancelled or times out, 2 on usage,
+ * compile or verification errors.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
+#include "log.h"
+#include "loop.h"
 #include "modio.h"
 #include "sched.h"
 #include "scriptc.h"
+#include "srv.h"
 #include "verify.h"
 
-#define SCRIPTD_VERSION	"0.1.0"
+#define SCRIPTD_VERSION	SRV_VERSION
 #define SOURCE_MAX	(64u << 20)	/* largest file `run` reads */
 #define RUN_SLICES	64		/* slices between timer checks */
 
@@ -31,7 +39,9 @@ struct run_state {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: scriptd run FILE.script|FILE.sbc\n"
+	fprintf(f, "usage: scriptd [--socket PATH] [--db PATH] "
+	    "[--config FILE]\n"
+	    "       scriptd run FILE.script|FILE.sbc\n"
 	    "       scriptd --help | --version\n");
 }
 
@@ -205,6 +215,120 @@ cmd_run(int argc, char **argv)
 	return 1;
 }
 
+/* The database's directory must exist and be writable (the store itself
+ * comes with the durable jobs). */
+static int
+check_db_dir(const char *db)
+{
+	char dir[CFG_PATH_MAX];
+	const char *slash = strrchr(db, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == db)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db), db);
+	if (stat(dir, &st) != 0) {
+		fprintf(stderr, "scriptd: database directory %s: %s\n", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "scriptd: database directory %s: %s\n", dir,
+		    !S_ISDIR(st.st_mode) ? "not a directory" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The daemon: argv holds only options. */
+static int
+cmd_daemon(int argc, char **argv)
+{
+	struct srv_opts opts = { 0 };
+	struct sc_error err = { 0 };
+	struct vm_limits lim;
+	struct sched *s = NULL;
+	struct srv *srv = NULL;
+	struct loop l = { 0 };
+	struct cfg *cfg;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char **dst = strcmp(argv[i], "--socket") == 0 ?
+		    &opts.socket : strcmp(argv[i], "--db") == 0 ? &opts.db :
+		    strcmp(argv[i], "--config") == 0 ? &opts.config : NULL;
+
+		if (dst == NULL || i + 1 == argc) {
+			fprintf(stderr, "scriptd: %s: %s\n", argv[i],
+			    dst == NULL ? "unknown option" :
+			    "needs a value");
+			usage(stderr);
+			return 2;
+		}
+		*dst = argv[++i];
+	}
+	if ((cfg = malloc(sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "scriptd: out of memory\n");
+		return 1;
+	}
+	cfg_defaults(cfg);
+	if (opts.config != NULL && cfg_load(opts.config, cfg, &err) != SC_OK) {
+		fprintf(stderr, "scriptd: %s\n", err.msg);
+		free(cfg);
+		return 1;
+	}
+	if ((opts.socket != NULL && strlen(opts.socket) >= CFG_SOCKET_MAX) ||
+	    (opts.db != NULL && strlen(opts.db) >= CFG_PATH_MAX)) {
+		fprintf(stderr, "scriptd: --socket (at most %u bytes) or --db "
+		    "(at most %u bytes) too long\n", CFG_SOCKET_MAX - 1,
+		    CFG_PATH_MAX - 1);
+		free(cfg);
+		return 2;
+	}
+	if (opts.socket != NULL)
+		snprintf(cfg->daemon.socket, sizeof(cfg->daemon.socket), "%s",
+		    opts.socket);
+	if (opts.db != NULL)
+		snprintf(cfg->daemon.db, sizeof(cfg->daemon.db), "%s", opts.db);
+	if (check_db_dir(cfg->daemon.db) != 0) {
+		free(cfg);
+		return 1;
+	}
+	log_setup(cfg->daemon.log_level, cfg->daemon.log_timestamps);
+	signal(SIGPIPE, SIG_IGN);	/* a client gone is EPIPE, not death */
+	srv_vm_limits(cfg, &lim);
+	if (sched_new(&lim, &s) != SC_OK) {
+		free(cfg);
+		log_error("out of memory");
+		return 1;
+	}
+	if (loop_init(&l, s, &err) != SC_OK) {
+		free(cfg);
+		log_error("%s", err.msg);
+		goto out;
+	}
+	if (srv_new(l.base, s, cfg, &opts, &srv, &err) != SC_OK) {
+		log_error("%s", err.msg);	/* srv_new freed cfg */
+		goto out;
+	}
+	if (srv_listen(srv, &err) != SC_OK) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	if (loop_run(&l, srv) == SC_OK)
+		rc = 0;
+	log_info("stopped");
+out:
+	srv_free(srv);
+	sched_free(s);
+	loop_free(&l);
+	return rc;
+}
+
 static const struct mode {
 	const char *name;		/* argv[1] */
 	int (*run)(int, char **);	/* gets argv + 1 */
@@ -227,6 +351,8 @@ main(int argc, char **argv)
 	    i++)
 		if (strcmp(argv[1], modes[i].name) == 0)
 			return modes[i].run(argc - 1, argv + 1);
+	if (argc >= 2 && strncmp(argv[1], "--", 2) == 0)
+		return cmd_daemon(argc, argv);
 	usage(stderr);
 	return 2;
 }

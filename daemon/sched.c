@@ -19,6 +19,7 @@
 struct tenant {
 	uint32_t id;			/* tenant id (peer uid in the daemon) */
 	bool active;			/* on the active ring */
+	uint32_t nlive;			/* live tasks of the tenant */
 	struct task *head;		/* run queue */
 	struct task *tail;		/* run queue */
 	struct tenant *anext;		/* active ring (has ready tasks) */
@@ -41,6 +42,8 @@ struct sched {
 	int64_t (*now)(void);		/* monotonic ms */
 	struct task *pool;		/* free task structs (qnext) */
 	uint32_t npool;			/* in pool */
+	sched_spawn_fn spawn_fn;	/* asked before each spawn, or NULL */
+	void *spawn_arg;		/* its argument */
 };
 
 static void job_end(struct sched *s, struct job *j);
@@ -73,6 +76,12 @@ uint32_t
 sched_njobs(const struct sched *s)
 {
 	return s->njobs;
+}
+
+uint32_t
+sched_ntimers(const struct sched *s)
+{
+	return s->tm.n;
 }
 
 bool
@@ -244,6 +253,7 @@ task_new(struct sched *s, struct job *j, unsigned rkind)
 		j->tasks->jprev = t;
 	j->tasks = t;
 	j->nlive++;
+	j->tn->nlive++;
 	s->nlive++;
 	return t;
 }
@@ -313,21 +323,47 @@ finish(struct sched *s, struct task *t)
 	}
 	s->nlive--;
 	j->nlive--;
+	j->tn->nlive--;
 	if (t == j->root && !j->ending)
 		job_end(s, j);
 	else
 		obj_unref(&t->o);
 }
 
+void
+sched_set_spawn_hook(struct sched *s, sched_spawn_fn fn, void *arg)
+{
+	s->spawn_fn = fn;
+	s->spawn_arg = arg;
+}
+
+/* The limits a spawn must pass; on SC_ELIMIT vm.err names the limit. */
+static int
+spawn_allowed(struct sched *s, struct tenant *tn, unsigned flags)
+{
+	if (s->nlive >= s->lim.live_tasks)
+		return sc_errorf(&s->vm.err, SC_ELIMIT,
+		    "live task limit (%u) reached", s->lim.live_tasks);
+	if (s->lim.tenant_tasks != 0 && tn->nlive >= s->lim.tenant_tasks)
+		return sc_errorf(&s->vm.err, SC_ELIMIT, "tenant %u: live task "
+		    "limit (%u) reached", tn->id, s->lim.tenant_tasks);
+	if (!(flags & TF_INTERNAL) && s->spawn_fn != NULL &&
+	    s->spawn_fn(s->spawn_arg, tn->id, &s->vm.err) != SC_OK)
+		return SC_ELIMIT;
+	return SC_OK;
+}
+
+/* Fails with SC_ELIMIT (vm.err set: the limit) or SC_ENOMEM. */
 int
 sched_spawn(struct sched *s, struct task *parent, struct vfut *f,
     unsigned flags, struct task **tp)
 {
 	struct task *t;
+	int r;
 
 	*tp = NULL;
-	if (s->nlive >= s->lim.live_tasks)
-		return SC_ELIMIT;
+	if ((r = spawn_allowed(s, parent->job->tn, flags)) != SC_OK)
+		return r;
 	if ((t = task_new(s, parent->job, f->h.o.ekind)) == NULL)
 		return SC_ENOMEM;
 	t->flags = (uint8_t)flags;
@@ -396,6 +432,90 @@ sched_kill(struct sched *s, struct task *t, unsigned state, const char *msg)
 
 /* Jobs */
 
+uint32_t
+sched_tenant_tasks(const struct sched *s, uint32_t tenant)
+{
+	for (const struct tenant *tn = s->tenants; tn != NULL; tn = tn->next)
+		if (tn->id == tenant)
+			return tn->nlive;
+	return 0;
+}
+
+/*
+ * Link j into the deadline-ordered job list: walk back from the tail, so
+ * equal timeouts (the common case) cost O(1).
+ */
+static void
+jobs_insert(struct sched *s, struct job *j)
+{
+	struct job *after = s->jobs_tail;
+
+	while (after != NULL && after->deadline > j->deadline)
+		after = after->prev;
+	j->prev = after;
+	j->next = after != NULL ? after->next : s->jobs;
+	if (j->next != NULL)
+		j->next->prev = j;
+	else
+		s->jobs_tail = j;
+	if (after != NULL)
+		after->next = j;
+	else
+		s->jobs = j;
+}
+
+static void
+jobs_unlink(struct sched *s, struct job *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		s->jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else
+		s->jobs_tail = j->prev;
+	j->next = j->prev = NULL;
+}
+
+static int64_t
+deadline_of(int64_t start, int64_t ms)
+{
+	return ms > INT64_MAX - start ? INT64_MAX : start + ms;
+}
+
+void
+sched_set_timeout(struct sched *s, struct job *j, int64_t ms)
+{
+	int64_t start = j->deadline - j->timeout_ms;
+
+	jobs_unlink(s, j);
+	j->timeout_ms = ms;
+	j->deadline = deadline_of(start, ms);
+	jobs_insert(s, j);
+}
+
+int
+sched_set_limits(struct sched *s, const struct vm_limits *lim)
+{
+	struct vm *vm = &s->vm;
+
+	/* the frame stack is sized by call_depth; grow it between slices */
+	if (lim->call_depth + 1 > vm->capframes) {
+		struct frame *f;
+
+		if (SC_NEVER(vm->nframes != 0))
+			return SC_EINVAL;
+		if ((f = realloc(vm->frames, (size_t)(lim->call_depth + 1) *
+		    sizeof(*f))) == NULL)
+			return SC_ENOMEM;
+		vm->frames = f;
+		vm->capframes = lim->call_depth + 1;
+	}
+	s->lim = *lim;
+	return SC_OK;
+}
+
 static struct tenant *
 tenant_get(struct sched *s, uint32_t id)
 {
@@ -426,16 +546,20 @@ sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
 	if (s->nlive >= s->lim.live_tasks)
 		return sc_errorf(err, SC_ELIMIT, "live task limit (%u) reached",
 		    s->lim.live_tasks);
-	if ((tn = tenant_get(s, tenant)) == NULL ||
-	    (j = calloc(1, sizeof(*j))) == NULL)
+	if ((tn = tenant_get(s, tenant)) == NULL)
+		return sc_errorf(err, SC_ENOMEM, "out of memory");
+	if (s->lim.tenant_tasks != 0 && tn->nlive >= s->lim.tenant_tasks)
+		return sc_errorf(err, SC_ELIMIT, "tenant %u: live task limit "
+		    "(%u) reached", tenant, s->lim.tenant_tasks);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	j->s = s;
 	j->tn = tn;
 	j->id = s->next_id++;
 	if (hooks != NULL)
 		j->hooks = *hooks;
-	j->deadline = s->lim.task_timeout_ms > INT64_MAX - now ? INT64_MAX :
-	    now + s->lim.task_timeout_ms;
+	j->timeout_ms = s->lim.task_timeout_ms;
+	j->deadline = deadline_of(now, j->timeout_ms);
 	if ((j->root = task_new(s, j, m->fns[m->entry].ret_kind)) == NULL) {
 		free(j);
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
@@ -443,12 +567,7 @@ sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
 	j->root->saved_kind = SAVED_START;
 	prog_ref(p);
 	j->prog = p;
-	j->prev = s->jobs_tail;
-	if (s->jobs_tail != NULL)
-		s->jobs_tail->next = j;
-	else
-		s->jobs = j;
-	s->jobs_tail = j;
+	jobs_insert(s, j);	/* sorted: a reload may shorten the timeout */
 	s->njobs++;
 	sched_ready(s, j->root);
 	if (jp != NULL)
@@ -474,14 +593,7 @@ job_sweep(struct sched *s, struct job *j)
 			free(t->saved);
 		task_release(s, t);
 	}
-	if (j->prev != NULL)
-		j->prev->next = j->next;
-	else
-		s->jobs = j->next;
-	if (j->next != NULL)
-		j->next->prev = j->prev;
-	else
-		s->jobs_tail = j->prev;
+	jobs_unlink(s, j);
 	s->njobs--;
 	prog_unref(j->prog);
 	free(j);
@@ -538,7 +650,7 @@ sched_fire_timers(struct sched *s, int64_t now)
 	}
 	while (s->jobs != NULL && s->jobs->deadline <= now) {
 		char msg[96];
-		int64_t ms = s->lim.task_timeout_ms;
+		int64_t ms = s->jobs->timeout_ms;
 
 		if (ms % 1000 == 0)
 			snprintf(msg, sizeof(msg), "task timed out (limit %lld s)",
@@ -583,6 +695,8 @@ sched_run(struct sched *s, int max_slices)
 			ring_del(s, tn);
 			ring_add(s, tn);
 		}
+		if (t->job->started == 0)
+			t->job->started = s->now() | 1;	/* 0 means not yet */
 		r = vm_run(&s->vm, t, s->lim.fuel);
 		if (r == VM_YIELDED)
 			sched_ready(s, t);

@@ -31,6 +31,9 @@
 #include "timers.h"
 #include "vm.h"
 
+/* Slices the daemon's loop runs per turn before serving the network again. */
+#define SCHED_SLICES_PER_TURN	64
+
 enum job_status {
 	JOB_COMPLETED,
 	JOB_FAILED,
@@ -69,6 +72,8 @@ struct job {
 	struct vfut *joins;		/* join_all futures with a task asleep */
 	struct job_hooks hooks;		/* output and done */
 	int64_t deadline;		/* monotonic ms the root times out */
+	int64_t timeout_ms;		/* the job's wall-clock limit */
+	int64_t started;		/* monotonic ms of its first slice, or 0 */
 	struct job *next;		/* scheduler's jobs, by deadline */
 	struct job *prev;		/* scheduler's jobs */
 	uint32_t nlive;			/* live tasks */
@@ -76,6 +81,11 @@ struct job {
 };
 
 struct sched;
+
+/* A task is about to be spawned for tenant (await_timeout's internal child
+ * excluded): SC_OK, or SC_ELIMIT with err filled to refuse (rate quotas). */
+typedef int (*sched_spawn_fn)(void *arg, uint32_t tenant,
+    struct sc_error *err);
 
 /* Create a scheduler with a copy of lim (NULL: defaults). */
 int sched_new(const struct vm_limits *lim, struct sched **sp) SC_MUST_CHECK;
@@ -89,6 +99,16 @@ void sched_free(struct sched *s);
 int sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
     const struct job_hooks *hooks, struct job **jp, struct sc_error *err)
     SC_MUST_CHECK;
+/* Change j's timeout to ms from its submission (the deadline list stays
+ * sorted; O(jobs) worst case, O(1) when timeouts are equal). */
+void sched_set_timeout(struct sched *s, struct job *j, int64_t ms);
+/* Replace the limits; they apply to new tasks, slices and timers. */
+int sched_set_limits(struct sched *s, const struct vm_limits *lim)
+    SC_MUST_CHECK;
+/* Call fn before each spawn (NULL: no hook). */
+void sched_set_spawn_hook(struct sched *s, sched_spawn_fn fn, void *arg);
+/* Live tasks of one tenant. */
+uint32_t sched_tenant_tasks(const struct sched *s, uint32_t tenant);
 /* Run up to max_slices slices (firing due timers as it goes); returns the
  * number run (0: nothing ready). */
 int sched_run(struct sched *s, int max_slices);
@@ -103,6 +123,8 @@ void sched_cancel_job(struct sched *s, struct job *j);
 /* Live tasks in the scheduler, and jobs. */
 uint32_t sched_live_tasks(const struct sched *s);
 uint32_t sched_njobs(const struct sched *s);
+/* Armed timers (sleeps, await_timeout deadlines). */
+uint32_t sched_ntimers(const struct sched *s);
 /* The clock used for timers (tests may replace it). */
 void sched_set_clock(struct sched *s, int64_t (*now_ms)(void));
 

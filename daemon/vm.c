@@ -23,6 +23,7 @@ vm_limits_default(struct vm_limits *lim)
 	lim->call_depth = 200;
 	lim->fuel = 10000;
 	lim->sleep_max_ms = 30LL * 24 * 3600 * 1000;
+	lim->tenant_tasks = 0;
 }
 
 int

@@ -30,6 +30,7 @@ struct vm_limits {
 	uint32_t call_depth;		/* frames per task: 200 */
 	int32_t fuel;			/* back-edges + calls per slice: 10000 */
 	int64_t sleep_max_ms;		/* longest sleep/timeout: 30 days */
+	uint32_t tenant_tasks;		/* live tasks per tenant: 0, no limit */
 };
 
 void vm_limits_default(struct vm_limits *lim);

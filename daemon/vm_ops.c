@@ -453,9 +453,7 @@ start_timeout(struct vm *vm, struct task *t, struct vfut *fu)
 			return sc_errorf(&vm->err, SC_ERUNTIME,
 			    "future already awaited or spawned");
 		if ((r = sched_spawn(vm->s, t, cf, TF_INTERNAL, &c)) != SC_OK)
-			return r == SC_ELIMIT ? sc_errorf(&vm->err, r,
-			    "live task limit (%u) reached",
-			    vm->lim->live_tasks) : vm_err_mem(vm, t, r);
+			return r == SC_ELIMIT ? r : vm_err_mem(vm, t, r);
 		cf->state = FUT_USED;
 		fu->child = &c->o;
 		obj_unref(&cf->h.o);
@@ -934,13 +932,8 @@ vm_op_spawn(struct vm *vm, struct task *t, uint32_t i)
 	if (fu == NULL || fu->state != FUT_FRESH)
 		return sc_errorf(&vm->err, SC_ERUNTIME,
 		    "future already awaited or spawned");
-	if ((r = sched_spawn(vm->s, t, fu, 0, &c)) != SC_OK) {
-		if (r == SC_ELIMIT)
-			return sc_errorf(&vm->err, r,
-			    "live task limit (%u) reached",
-			    vm->lim->live_tasks);
-		return vm_err_mem(vm, t, r);
-	}
+	if ((r = sched_spawn(vm->s, t, fu, 0, &c)) != SC_OK)	/* err set */
+		return r == SC_ELIMIT ? r : vm_err_mem(vm, t, r);
 	fu->state = FUT_USED;
 	set_ref(vm, INS_A(i), &c->o);
 	return VM_CONT;
