@@ -1232,8 +1232,17 @@ store_open(const char *path, const struct store_opts *o, struct store **sp,
 		    sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, s->opts.busy_ms);
+	/* SQLite quietly opens a write-protected file read-only */
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		r = sc_errorf(err, SC_ESTORE, "cannot open database %s for "
+		    "writing (the file is read-only)", path);
+		goto fail;
+	}
+	if ((rc = sqlite3_extended_result_codes(s->db, 1)) != SQLITE_OK ||
+	    (rc = sqlite3_busy_timeout(s->db, s->opts.busy_ms)) != SQLITE_OK) {
+		r = fail_db(path, s->db, rc, "configuring the connection", err);
+		goto fail;
+	}
 	if ((r = inspect(path, s->db, &v, err)) != SC_OK ||
 	    (r = configure(s, v == 0, err)) != SC_OK ||
 	    (r = migrate(s, err)) != SC_OK ||

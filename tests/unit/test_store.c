@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "cfg.h"
 #include "check.h"
 #include "sha256.h"
 #include "store.h"
@@ -187,6 +188,24 @@ test_create_reopen(void)
 	store_close(s);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM modules"), 1);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs"), 2);
+
+	/* every synchronous level opens; a bad one is refused */
+	for (int sync = CFG_SYNC_OFF; sync <= CFG_SYNC_EXTRA; sync++) {
+		struct store_opts o;
+
+		store_opts_default(&o);
+		o.synchronous = sync;
+		s = open_ok(path, &o);
+		store_close(s);
+	}
+	{
+		struct store_opts o;
+
+		store_opts_default(&o);
+		o.synchronous = 5;
+		CHECK_INT_EQ(store_open(path, &o, &s, &err), SC_EINVAL);
+		CHECK_STR_EQ(err.msg, "store.synchronous 5 (want 0..3)");
+	}
 }
 
 static void
