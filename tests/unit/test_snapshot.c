@@ -573,6 +573,50 @@ test_corrupt(void)
 	prog_unref(p);
 }
 
+/* A runtime allocation failing at each point of a restore in turn: the
+ * half-built job is cancelled and swept, nothing is left behind. */
+static void
+test_restore_faults(void)
+{
+	struct prog *p = prog_of(corrupt_src);
+	static struct outcome o;
+	struct job_hooks h = { on_out, on_done, &o };
+	struct sc_error err;
+	struct sched *s = new_sched(NULL);
+	struct snapshot sn;
+	struct job *j;
+	int n, r = SC_ENOMEM;
+
+	memset(&o, 0, sizeof(o));
+	fake_ms = 0;
+	CHECK_INT_EQ(sched_submit(s, p, 1, &h, &j, &err), SC_OK);
+	while (sched_run(s, 10) > 0)
+		;
+	CHECK_INT_EQ(snapshot_encode(j, 0, &sn, &err), SC_OK);
+	sched_free(s);
+	for (n = 1; n < 100 && r != SC_OK; n++) {
+		s = new_sched(NULL);
+		mem_fault_set(n);
+		r = snapshot_decode(s, p, 1, &h, sn.buf, sn.len, 0, &j,
+		    &(int64_t){ 0 }, &err);
+		mem_fault_set(0);
+		if (r != SC_OK) {
+			CHECK_INT_EQ(r, SC_ENOMEM);
+			CHECK_STR_EQ(err.msg, "out of memory restoring a "
+			    "snapshot");
+			CHECK_INT_EQ(sched_njobs(s), 0);
+			CHECK_INT_EQ(sched_live_tasks(s), 0);
+			CHECK(!sched_has_ready(s));
+			CHECK_INT_EQ(sched_next_timer_ms(s), -1);
+		}
+		sched_free(s);
+	}
+	CHECK_INT_EQ(r, SC_OK);
+	CHECK(n > 5);
+	snapshot_free(&sn);
+	prog_unref(p);
+}
+
 /* Hand-made snapshots: each names its fault. */
 static void
 bad_snapshot(struct prog *p, Snap__Job *sj, const char *want)
@@ -853,6 +897,7 @@ main(void)
 	RUN(test_overdue_timers);
 	RUN(test_not_ready_and_limits);
 	RUN(test_corrupt);
+	RUN(test_restore_faults);
 	RUN(test_validation);
 	RUN(test_ptr_stale);
 	RUN(test_snapshot_size);
