@@ -26,6 +26,7 @@ struct fn_ctx {
 	struct type *inferred;		/* from 'return e' when ret is NULL */
 	bool is_async;			/* await allowed */
 	unsigned loops;			/* enclosing loops */
+	bool broke;			/* the innermost loop has a break */
 };
 
 struct checker {
@@ -384,7 +385,7 @@ check_unary(struct checker *c, struct node *n)
 {
 	struct type *t = expr(c, n->a, NULL);
 
-	if (is_err(t))
+	if (is_err(t) || t->kind == TY_NEVER)
 		return set(n, t);
 	if (n->op == TOK_MINUS && is_numeric(t))
 		return set(n, t);
@@ -434,6 +435,13 @@ check_binary(struct checker *c, struct node *n)
 	r = expr(c, n->b, NULL);
 	if (is_err(l) || is_err(r))
 		return set(n, o->t_error);
+	/* an operand that never finishes fits the other side */
+	if (l->kind == TY_NEVER && r->kind == TY_NEVER)
+		return set(n, o->t_never);
+	if (l->kind == TY_NEVER)
+		l = r;
+	else if (r->kind == TY_NEVER)
+		r = l;
 	if (op == TOK_PLUS && (l->kind == TY_STRING || r->kind == TY_STRING)) {
 		struct type *other = l->kind == TY_STRING ? r : l;
 
@@ -844,13 +852,19 @@ check_if(struct checker *c, struct node *n, struct type *want)
 	return set(n, j);
 }
 
+/* Check a loop body. `loop { }` without a break never finishes: never. */
 static struct type *
-loop_body(struct checker *c, struct node *body)
+loop_body(struct checker *c, struct node *n)
 {
+	bool outer = c->fx->broke, broke;
+
 	c->fx->loops++;
-	block(c, body, c->out->t_unit);
+	c->fx->broke = false;
+	block(c, n->b, c->out->t_unit);
+	broke = c->fx->broke;
+	c->fx->broke = outer;
 	c->fx->loops--;
-	return c->out->t_unit;
+	return n->kind == N_LOOP && !broke ? c->out->t_never : c->out->t_unit;
 }
 
 static struct type *
@@ -873,7 +887,7 @@ check_for(struct checker *c, struct node *n)
 			t = t->elem;
 	}
 	n->sym = declare_local(c, n->name, n->pos, t, false);
-	loop_body(c, n->b);
+	loop_body(c, n);
 	c->fx->scope = saved;
 	return set(n, c->out->t_unit);
 }
@@ -946,9 +960,9 @@ expr_kind(struct checker *c, struct node *n, struct type *want)
 	case N_IF:	return check_if(c, n, want);
 	case N_WHILE:
 		expect_type(c, n->a, o->t_bool, "while condition");
-		return set(n, loop_body(c, n->b));
+		return set(n, loop_body(c, n));
 	case N_LOOP:
-		return set(n, loop_body(c, n->b));
+		return set(n, loop_body(c, n));
 	case N_FOR_RANGE:
 	case N_FOR_EACH:
 		return check_for(c, n);
@@ -957,6 +971,8 @@ expr_kind(struct checker *c, struct node *n, struct type *want)
 		if (c->fx->loops == 0)
 			diag_error(c->d, n->pos, "'%s' outside a loop",
 			    n->kind == N_BREAK ? "break" : "continue");
+		if (n->kind == N_BREAK)
+			c->fx->broke = true;
 		return set(n, o->t_never);
 	case N_RETURN:	return check_return(c, n);
 	case N_LET:	return check_let(c, n);
@@ -994,6 +1010,16 @@ expr(struct checker *c, struct node *n, struct type *want)
 	return t;
 }
 
+/* Warn about a call statement whose future nothing runs. */
+static void
+unused_future(struct checker *c, const struct node *s, const struct type *t)
+{
+	if (s->kind == N_EXPR_STMT && t->kind == TY_FUTURE &&
+	    s->a->kind == N_CALL)
+		diag_warning(c->d, s->pos, "this future is never run: add "
+		    "`await` (or pass it to spawn)");
+}
+
 /*
  * A block's type is its last expression's (when it has no ';'), never if
  * any statement never finishes, else (). Locals end with the block.
@@ -1019,10 +1045,8 @@ block(struct checker *c, struct node *n, struct type *want)
 			diverges = true;
 		if (last && n->has_value)
 			t = st;
-		else if (s->kind == N_EXPR_STMT && st->kind == TY_FUTURE &&
-		    s->a->kind == N_CALL)
-			diag_warning(c->d, s->pos, "this future is never "
-			    "run: add `await` (or pass it to spawn)");
+		else
+			unused_future(c, s, st);
 	}
 	c->fx->scope = saved;
 	if (diverges && (t->kind == TY_UNIT || !n->has_value))
@@ -1055,6 +1079,9 @@ check_fn(struct checker *c, struct sym *s)
 			ps->reg = (int)i;	/* parameter i is R[i] */
 	}
 	body = block(c, f->body, fx.ret);
+	if (f == c->out->top && f->body->has_value)
+		unused_future(c, f->body->list.items[f->body->list.n - 1],
+		    body);
 	if (fx.ret != NULL) {
 		if (!fits(body, fx.ret) && f->body->has_value)
 			diag_error(c->d, f->body->list.items[
@@ -1107,8 +1134,15 @@ declare_fn(struct checker *c, struct fn_decl *f, uint32_t index)
 	    (s->params = arena_alloc(c->a, f->nparams * sizeof(*s->params)))
 	    == NULL)
 		return false;
-	for (uint32_t i = 0; i < f->nparams; i++)
+	for (uint32_t i = 0; i < f->nparams; i++) {
 		s->params[i] = resolve(c, f->params[i].texpr);
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(f->params[j].name, f->params[i].name) == 0) {
+				diag_error(c->d, f->params[i].pos, "parameter "
+				    "'%s' is declared twice", f->params[i].name);
+				break;
+			}
+	}
 	if (f->ret != NULL)
 		s->type = resolve(c, f->ret);
 	f->sym = s;

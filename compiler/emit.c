@@ -417,6 +417,8 @@ writes_early(const struct node *n)
 	case N_ARRAY: case N_IF: case N_BLOCK: case N_WHILE: case N_LOOP:
 	case N_FOR_RANGE: case N_FOR_EACH: case N_EXPR_STMT:
 		return true;
+	case N_CAST:		/* a cast to the same type is its operand */
+		return writes_early(n->a);
 	}
 	return false;
 }
@@ -571,6 +573,18 @@ binop(int op, int k, bool *swap)
 	return OP_EQ;
 }
 
+/* r, or when an operand never finishes (its register has another kind),
+ * a register of kind k in its place: the code after it is unreachable but
+ * must still verify. */
+static int
+coerce(struct fnb *b, int r, int k)
+{
+	if (b->kinds[r] == k)
+		return r;
+	release(b, r);
+	return temp(b, k);
+}
+
 static int
 binary(struct fnb *b, struct node *n, int dst)
 {
@@ -585,6 +599,7 @@ binary(struct fnb *b, struct node *n, int dst)
 	/* x + 1, x - 1: one instruction with an immediate */
 	if ((n->op == TOK_PLUS || n->op == TOK_MINUS) &&
 	    n->type->kind == TY_INT && n->b->kind == N_INT &&
+	    b->kinds[l] == VK_INT &&
 	    n->b->ival >= -127 && n->b->ival <= 127) {
 		int imm = (int)(n->op == TOK_PLUS ? n->b->ival : -n->b->ival);
 
@@ -595,6 +610,10 @@ binary(struct fnb *b, struct node *n, int dst)
 		return deliver(b, r, dst);
 	}
 	rr = expr(b, n->b, ANY);
+	if (n->a->type->kind == TY_NEVER)
+		l = coerce(b, l, b->kinds[rr]);
+	else
+		rr = coerce(b, rr, b->kinds[l]);
 	op = binop(n->op, b->kinds[l], &swap);
 	release(b, l);
 	release(b, rr);
@@ -685,7 +704,8 @@ argv(struct fnb *b, struct node *n, uint32_t i, bool str)
 static int
 simple(struct fnb *b, struct node *n, int op, int nargs, int c, int dst)
 {
-	int x = nargs > 0 ? argv(b, n, 0, false) : 0;
+	int x = nargs > 1 ? operand(b, n->list.items[0], n->list.items[1]) :
+	    nargs > 0 ? argv(b, n, 0, false) : 0;
 	int y = nargs > 1 ? argv(b, n, 1, false) : c;
 	int r;
 
@@ -740,7 +760,8 @@ builtin(struct fnb *b, struct node *n, int dst)
 	case B_SQRT:
 		return simple(b, n, OP_SQRT, 1, 0, dst);
 	case B_ASSERT:
-		x = argv(b, n, 0, false);
+		x = n->list.n > 1 ? operand(b, args[0], args[1]) :
+		    argv(b, n, 0, false);
 		y = n->list.n > 1 ? argv(b, n, 1, false) : -1;
 		b->line = n->pos.line;
 		if (y >= 0)
@@ -878,16 +899,15 @@ block(struct fnb *b, struct node *n, int dst)
 		else
 			expr(b, s, NONE);
 	}
-	/* The block's locals end here: their registers become free. */
+	/* The block's locals end here: their registers become free, but
+	 * one holding the block's value lives on as a temporary. */
 	for (uint32_t i = 0; i < n->list.n; i++) {
 		struct node *s = n->list.items[i];
 
-		if (s->kind == N_LET && s->sym->reg >= 0 && s->sym->reg != r)
-			b->state[s->sym->reg] = REG_FREE;
-	}
-	if (r >= 0 && b->state[r] == REG_LOCAL && dst == ANY) {
-		/* the value is a local of this block: keep it as a temp */
-		b->state[r] = REG_TEMP;
+		if (s->kind != N_LET || s->sym->reg < 0)
+			continue;
+		b->state[s->sym->reg] = s->sym->reg == r ? REG_TEMP :
+		    REG_FREE;
 	}
 	if (!valued)
 		return unit(b, dst);
@@ -954,17 +974,19 @@ while_expr(struct fnb *b, struct node *n, int dst)
 	return unit(b, dst);
 }
 
-/* for i in a..c { b }: i counts up; c is evaluated once. */
+/* for i in a..c { b }: a hidden counter counts up and i is a copy of it
+ * each round, so the body may assign to i; c is evaluated once. */
 static int
 for_range(struct fnb *b, struct node *n, int dst)
 {
 	struct loop l = { .outer = b->loop };
-	int i = temp(b, VK_INT), end, cond;
+	int k = temp(b, VK_INT), end, cond, i;
 	uint32_t top, jf, cont;
 
-	expr(b, n->a, i);
+	expr(b, n->a, k);
 	end = temp(b, VK_INT);
 	expr(b, n->c, end);
+	i = temp(b, VK_INT);
 	b->state[i] = REG_LOCAL;
 	if (b->names[i] == NULL)
 		b->names[i] = n->name;
@@ -972,17 +994,19 @@ for_range(struct fnb *b, struct node *n, int dst)
 	cond = temp(b, VK_BOOL);
 	top = b->ncode;
 	b->line = n->pos.line;
-	abc(b, OP_LT, cond, i, end);
+	abc(b, OP_LT, cond, k, end);
 	jf = branch(b, OP_JMPF, cond);
 	release(b, cond);
+	abc(b, OP_MOVE, i, k, 0);
 	b->loop = &l;
 	expr(b, n->b, NONE);
 	b->line = n->pos.line;
-	cont = emit(b, ins_sc(OP_ADDI, (unsigned)i, (unsigned)i, 1));
+	cont = emit(b, ins_sc(OP_ADDI, (unsigned)k, (unsigned)k, 1));
 	jump_to(b, top);
 	patch(b, jf, b->ncode);
 	loop_end(b, &l, cont, b->ncode);
 	b->state[i] = REG_FREE;
+	release(b, k);
 	release(b, end);
 	return unit(b, dst);
 }
@@ -1075,6 +1099,14 @@ expr(struct fnb *b, struct node *n, int dst)
 	if (n == NULL || b->failed)
 		return dst >= 0 ? dst : (dst == NONE ? -1 : temp(b, VK_UNIT));
 	b->line = n->pos.line;
+	if (n->type != NULL && n->type->kind == TY_NEVER &&
+	    (n->kind == N_UNARY || n->kind == N_BINARY ||
+	    n->kind == N_INDEX || n->kind == N_CAST)) {
+		/* an operand never finishes: run up to it, no value */
+		expr(b, n->a, NONE);
+		expr(b, n->b, NONE);
+		return dst >= 0 ? dst : (dst == NONE ? -1 : temp(b, VK_UNIT));
+	}
 	switch (n->kind) {
 	case N_INT: case N_FLOAT: case N_STRING: case N_BOOL: case N_UNIT:
 		return literal(b, n, dst);
@@ -1125,6 +1157,8 @@ function(struct emitter *e, struct sym *s, struct mod_fn *out)
 	b->e = e;
 	b->sym = s;
 	b->line = f->pos.line;
+	if (f->nparams >= FUNCTION_REGS_MAX)
+		return too_many(b);
 	for (uint32_t i = 0; i < f->nparams; i++) {
 		b->kinds[i] = (uint8_t)vk(s->params[i]);
 		b->state[i] = REG_LOCAL;

@@ -192,7 +192,7 @@ externs(void)
 	    "extern \"libx.so\" {\n"
 	    "    fn bad(x: [int]) -> Future<int>\n"
 	    "}\n"
-	    "bad([1])\n"),
+	    "await bad([1])\n"),
 	    "2:15: error: extern parameter 'x' must be int, i32, float, bool, "
 	    "string or ptr\n"
 	    "2:25: error: extern 'bad' must return int, i32, float, bool, "
