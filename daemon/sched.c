@@ -20,6 +20,7 @@ struct tenant {
 	uint32_t id;			/* tenant id (peer uid in the daemon) */
 	bool active;			/* on the active ring */
 	uint32_t nlive;			/* live tasks of the tenant */
+	uint32_t ntimers;		/* armed timers of its tasks */
 	struct task *head;		/* run queue */
 	struct task *tail;		/* run queue */
 	struct tenant *anext;		/* active ring (has ready tasks) */
@@ -208,18 +209,47 @@ waiters_del(struct task *t)
 	t->flags &= ~TF_INLIST;
 }
 
+/* Disarm t's timer, keeping its tenant's count. */
+static void
+disarm(struct sched *s, struct task *t)
+{
+	if (t->timer != TIMER_NONE)
+		t->job->tn->ntimers--;
+	timer_disarm(&s->tm, &t->timer);
+}
+
 void
 sched_unwait(struct sched *s, struct task *t)
 {
 	if (t->flags & TF_INLIST)
 		waiters_del(t);
-	timer_disarm(&s->tm, &t->timer);
+	disarm(s, t);
 }
 
+/*
+ * Arm t's timer. A running task over its tenant's timer limit fails with
+ * SC_ELIMIT (vm.err names it); a restored task is not refused (it was
+ * within the limit when it was saved).
+ */
 int
 sched_sleep_until(struct sched *s, struct task *t, int64_t due)
 {
-	return timer_arm(&s->tm, &t->timer, due);
+	struct tenant *tn = t->job->tn;
+	bool fresh = t->timer == TIMER_NONE;
+	int r;
+
+	if (fresh && s->lim.tenant_timers != 0 &&
+	    tn->ntimers >= s->lim.tenant_timers && s->vm.cur == t)
+		return sc_errorf(&s->vm.err, SC_ELIMIT, "tenant %u: timer "
+		    "limit (%u) reached", tn->id, s->lim.tenant_timers);
+	if ((r = timer_arm(&s->tm, &t->timer, due)) != SC_OK) {
+		if (!fresh)		/* timer_arm disarmed it first */
+			tn->ntimers--;
+		return r;
+	}
+	if (fresh)
+		tn->ntimers++;
+	return SC_OK;
 }
 
 void
@@ -318,7 +348,7 @@ finish(struct sched *s, struct task *t)
 		struct task *w = t->waiters;
 
 		waiters_del(w);
-		timer_disarm(&s->tm, &w->timer);
+		disarm(s, w);
 		sched_ready(s, w);
 	}
 	s->nlive--;
@@ -642,6 +672,7 @@ sched_fire_timers(struct sched *s, int64_t now)
 		struct task *t = (struct task *)(void *)((char *)slot -
 		    offsetof(struct task, timer));
 
+		t->job->tn->ntimers--;		/* popped: not armed now */
 		if (t->state != TASK_WAITING)
 			continue;
 		if (t->flags & TF_INLIST)

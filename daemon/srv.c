@@ -80,6 +80,7 @@ srv_vm_limits(const struct cfg *c, struct vm_limits *lim)
 	lim->fuel = (int32_t)c->limits.fuel;
 	lim->sleep_max_ms = (int64_t)c->limits.sleep_max_ms;
 	lim->tenant_tasks = c->tenant.max_tasks;
+	lim->tenant_timers = c->tenant.max_timers;
 }
 
 /* Watches */

@@ -486,7 +486,7 @@ poll_timeout(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 	if (c == t)
 		return sc_errorf(&vm->err, SC_ERUNTIME, "task awaits itself");
 	if ((r = sched_sleep_until(vm->s, t, fu->ms)) != SC_OK)
-		return vm_err_mem(vm, t, r);
+		return r == SC_ELIMIT ? r : vm_err_mem(vm, t, r);	/* err set */
 	wait_task(t, c);
 	return POLL_PENDING;
 }
@@ -503,8 +503,8 @@ poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 		if ((r = check_ms(vm, "sleep", fu->ms)) != SC_OK)
 			return r;
 		if ((r = sched_sleep_until(vm->s, t,
-		    sched_now(vm->s) + fu->ms)) != SC_OK)
-			return vm_err_mem(vm, t, r);
+		    sched_now(vm->s) + fu->ms)) != SC_OK)	/* ELIMIT: err set */
+			return r == SC_ELIMIT ? r : vm_err_mem(vm, t, r);
 		t->wait = WAIT_SLEEP;
 		return POLL_PENDING;
 	case FUT_YIELD:
