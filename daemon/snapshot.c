@@ -332,6 +332,34 @@ enc_task(struct enc *e, const struct task *t, Snap__Task *st,
 	}
 }
 
+/*
+ * Ready tasks keep their order: number the job's tasks in their tenant's
+ * run queue (the walk stops at the last of them; a job's tasks share one
+ * tenant, so one queue).
+ */
+static void
+enc_ready(struct enc *e, Snap__Task **tasks)
+{
+	const struct task *h = NULL;
+	uint32_t want = 0, k = 0;
+
+	for (uint32_t i = 0; i < e->nt; i++)
+		if (e->tv[i]->state == TASK_READY) {
+			want++;
+			h = e->tv[i];
+		}
+	if (h == NULL)
+		return;
+	while (h->qprev != NULL)
+		h = h->qprev;
+	for (; h != NULL && k < want; h = h->qnext) {
+		uint32_t id = pmap_get(&e->tmap, h);
+
+		if (id != 0 && h->state == TASK_READY)
+			tasks[id - 1]->ready_pos = ++k;
+	}
+}
+
 /* The module constant index of a constant string, or -1. */
 static int64_t
 const_index(const struct prog *p, const struct obj *o)
@@ -473,6 +501,8 @@ snapshot_encode(const struct job *j, int64_t clock_delta,
 		rows[i].tid = i + 1;
 		enc_task(&e, e.tv[i], tasks[i], &rows[i]);
 	}
+	if (e.r == SC_OK)
+		enc_ready(&e, tasks);
 	/* objects found while encoding add more: e.no grows as we go */
 	for (uint32_t i = 0; i < e.no && e.r == SC_OK; i++) {
 		Snap__Object *so;
@@ -1109,8 +1139,9 @@ fill_task(struct dec *d, uint32_t id, struct task *t, const Snap__Task *st)
 }
 
 /* Sleepers are armed in (due, original arming order), so timers due at
- * the same ms still fire in the order they did. qsort takes no argument:
- * the daemon is single-threaded, so a file-static table is enough. */
+ * the same ms still fire in the order they did; ready tasks are queued in
+ * their old order. qsort takes no argument: the daemon is single-threaded,
+ * so a file-static table is enough. */
 static Snap__Task *const *sort_tasks;
 
 static int
@@ -1126,41 +1157,64 @@ by_due(const void *a, const void *b)
 	return 0;
 }
 
-/* Queue the live tasks: sleepers on their timers, the rest to run (they
- * look again at what they waited on, which is harmless if not ready). */
+static int
+by_pos(const void *a, const void *b)
+{
+	const Snap__Task *x = sort_tasks[*(const uint32_t *)a];
+	const Snap__Task *y = sort_tasks[*(const uint32_t *)b];
+
+	return (x->ready_pos > y->ready_pos) - (x->ready_pos < y->ready_pos);
+}
+
+enum { LINK_SLEEP, LINK_QUEUED, LINK_WAKE };	/* how a task is linked */
+
+static int
+link_kind(const Snap__Task *st)
+{
+	if (st->ready_pos > 0)
+		return LINK_QUEUED;
+	if (st->saved == SAVED_SUSP && st->wait == WAIT_SLEEP)
+		return LINK_SLEEP;
+	return LINK_WAKE;
+}
+
+/*
+ * Queue the live tasks: sleepers on their timers, then the tasks that were
+ * in the run queue in their order, then the rest, which look again at what
+ * they waited on (harmless if it is not ready: they wait again).
+ */
 static int
 link_tasks(struct dec *d)
 {
 	const Snap__Job *sj = d->sj;
-	uint32_t *order, n = 0;
+	uint32_t *order, n;
 	int r = SC_OK;
 
 	if ((order = malloc(sj->n_tasks * sizeof(*order))) == NULL)
 		return sc_errorf(d->err, SC_ENOMEM, "out of memory restoring a "
 		    "snapshot");
-	for (uint32_t i = 0; i < sj->n_tasks; i++)
-		if (!task_state_ended(sj->tasks[i]->state) &&
-		    sj->tasks[i]->saved == SAVED_SUSP &&
-		    sj->tasks[i]->wait == WAIT_SLEEP)
-			order[n++] = i;
 	sort_tasks = sj->tasks;
-	qsort(order, n, sizeof(*order), by_due);
-	for (uint32_t i = 0; i < n && r == SC_OK; i++) {
-		const Snap__Task *st = sj->tasks[order[i]];
-		int64_t due = sat_sub(st->due_ms, d->delta);
+	for (int kind = LINK_SLEEP; kind <= LINK_WAKE && r == SC_OK; kind++) {
+		n = 0;
+		for (uint32_t i = 0; i < sj->n_tasks; i++)
+			if (!task_state_ended(sj->tasks[i]->state) &&
+			    link_kind(sj->tasks[i]) == kind)
+				order[n++] = i;
+		if (kind != LINK_WAKE)
+			qsort(order, n, sizeof(*order), kind == LINK_SLEEP ?
+			    by_due : by_pos);
+		for (uint32_t i = 0; i < n && r == SC_OK; i++) {
+			const Snap__Task *st = sj->tasks[order[i]];
 
-		if (sched_sleep_until(d->s, d->tv[order[i]], due) != SC_OK)
-			r = sc_errorf(d->err, SC_ENOMEM, "out of memory "
-			    "restoring a snapshot");
+			if (kind != LINK_SLEEP)
+				sched_ready(d->s, d->tv[order[i]]);
+			else if (sched_sleep_until(d->s, d->tv[order[i]],
+			    sat_sub(st->due_ms, d->delta)) != SC_OK)
+				r = sc_errorf(d->err, SC_ENOMEM, "out of "
+				    "memory restoring a snapshot");
+		}
 	}
 	free(order);
-	for (uint32_t i = 0; i < sj->n_tasks && r == SC_OK; i++) {
-		const Snap__Task *st = sj->tasks[i];
-
-		if (!task_state_ended(st->state) && (st->saved != SAVED_SUSP ||
-		    st->wait != WAIT_SLEEP))
-			sched_ready(d->s, d->tv[i]);
-	}
 	return r;
 }
 

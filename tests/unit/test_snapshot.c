@@ -334,6 +334,26 @@ test_yield_and_failure(void)
 	    NULL, 2);
 }
 
+/* Timers due at the same ms fire in arming order, also after a restore
+ * (here the reverse of the tasks' spawn order). */
+static void
+test_equal_dues(void)
+{
+	same_as_plain(
+	    "async fn nap(id: int, first: int) {\n"
+	    "    await sleep(first)\n"
+	    "    await sleep(100 - first)\n"
+	    "    println(\"n\" + id)\n"
+	    "}\n"
+	    "let a = spawn(nap(1, 30))\n"
+	    "let b = spawn(nap(2, 20))\n"
+	    "let c = spawn(nap(3, 10))\n"
+	    "await a\n"
+	    "await b\n"
+	    "await c\n",
+	    "n3\nn2\nn1\n", 3);
+}
+
 /* A restored sleeper whose timer fell due while the daemon was down fires
  * at once, and sleepers fire in due order. */
 static void
@@ -894,6 +914,7 @@ main(void)
 	RUN(test_shared_objects);
 	RUN(test_join_and_timeout);
 	RUN(test_yield_and_failure);
+	RUN(test_equal_dues);
 	RUN(test_overdue_timers);
 	RUN(test_not_ready_and_limits);
 	RUN(test_corrupt);
