@@ -56,6 +56,27 @@ on_done(void *arg, struct job *j, int status, const char *error)
 	snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
 }
 
+/* The module of src, or NULL without a word (error tests do not compile). */
+static struct module *
+compile_quiet(const char *src)
+{
+	struct sc_error err;
+	struct module *m = NULL;
+	scriptc_result *r;
+	const uint8_t *bytes;
+	size_t len;
+
+	if (scriptc_compile(src, strlen(src), "t.script", &r) != 0) {
+		scriptc_free(r);
+		return NULL;
+	}
+	bytes = scriptc_module_bytes(r, &len);
+	if (modio_decode(bytes, len, &m, &err) != 0)
+		m = NULL;
+	scriptc_free(r);
+	return m;
+}
+
 static struct prog *
 prog_of(const char *src)
 {
@@ -906,6 +927,79 @@ test_snapshot_size(void)
 	prog_unref(p);
 }
 
+static bool
+lang_file(const char *path, char **src)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	*src = NULL;
+	if (f == NULL)
+		return false;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (*src = malloc((size_t)n + 1)))
+		(*src)[fread(*src, 1, (size_t)n, f)] = '\0';
+	fclose(f);
+	return *src != NULL;
+}
+
+/* Every language test program that compiles and does not read the clock:
+ * restored at every idle point, or after every slice that printed, it
+ * prints exactly what an uninterrupted run prints. */
+static void
+test_lang_programs(void)
+{
+	static struct outcome plain, restored;
+	char cmd[600], path[512];
+	int nprog = 0, nrestores = 0;
+	FILE *ls;
+
+	snprintf(cmd, sizeof(cmd), "find '%s/tests/lang' -name '*.script' | "
+	    "sort", SC_SOURCE_DIR);
+	if ((ls = popen(cmd, "r")) == NULL) {
+		CHECK(ls != NULL);
+		return;
+	}
+	while (fgets(path, sizeof(path), ls) != NULL) {
+		struct module *m;
+		struct prog *p = NULL;
+		struct sc_error err;
+		char *src;
+
+		path[strcspn(path, "\n")] = '\0';
+		if (!lang_file(path, &src))
+			continue;
+		if (strstr(src, "now_ms") != NULL || strstr(src, "extern") ||
+		    (m = compile_quiet(src)) == NULL) {
+			free(src);
+			continue;
+		}
+		free(src);
+		if (prog_new(m, module_free, &p, &err) != SC_OK) {
+			module_free(m);
+			continue;
+		}
+		run_plain(p, &plain);
+		for (int every = 0; every <= 1; every++) {
+			nrestores += run_restoring(p, &restored, every, NULL);
+			if (strcmp(restored.out, plain.out) != 0 ||
+			    restored.status != plain.status ||
+			    strcmp(restored.error, plain.error) != 0) {
+				fprintf(stderr, "%s (every %d):\n", path, every);
+				CHECK_STR_EQ(restored.out, plain.out);
+				CHECK_STR_EQ(restored.error, plain.error);
+			}
+		}
+		nprog++;
+		prog_unref(p);
+	}
+	pclose(ls);
+	printf("lang: %d programs, %d restores, same output\n", nprog,
+	    nrestores);
+	CHECK(nprog > 20);
+	CHECK(nrestores > 40);
+}
+
 int
 main(void)
 {
@@ -922,5 +1016,6 @@ main(void)
 	RUN(test_validation);
 	RUN(test_ptr_stale);
 	RUN(test_snapshot_size);
+	RUN(test_lang_programs);
 	return check_done();
 }
