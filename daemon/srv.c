@@ -488,8 +488,8 @@ do_list(struct conn *c, uint64_t id, bool all)
 	Wire__ListReply lr = WIRE__LIST_REPLY__INIT;
 	Wire__JobInfo *infos = NULL, **ptrs = NULL;
 	struct sc_error err = { 0 };
-	size_t n = 0, cap = srv->jobs.n < SRV_LIST_MAX ? srv->jobs.n :
-	    SRV_LIST_MAX;
+	size_t n = 0, bytes = 0, cap = srv->jobs.n < SRV_LIST_MAX ?
+	    srv->jobs.n : SRV_LIST_MAX;
 
 	if (cap > 0 && ((infos = calloc(cap, sizeof(*infos))) == NULL ||
 	    (ptrs = calloc(cap, sizeof(*ptrs))) == NULL)) {
@@ -499,10 +499,15 @@ do_list(struct conn *c, uint64_t id, bool all)
 		conn_send_error(c, id, &err);
 		return;
 	}
-	for (struct jobrec *jr = srv->jobs.newest; jr != NULL && n < cap;
-	    jr = jr->older)
+	for (struct jobrec *jr = srv->jobs.newest; jr != NULL && n < cap &&
+	    bytes < SRV_LIST_BYTES_MAX; jr = jr->older)
 		if (visible(c, jr) && (all || !jr->ended)) {
 			fill_info(srv, jr, &infos[n]);
+			/* an overview: traces and results only with Status */
+			infos[n].trace = (char *)"";
+			infos[n].result = (char *)"";
+			bytes += protobuf_c_message_get_packed_size(
+			    &infos[n].base) + 8;
 			ptrs[n] = &infos[n];
 			n++;
 		}
