@@ -215,6 +215,19 @@ conn_fail(struct conn *c, const struct sc_error *err)
 		linger(c);
 }
 
+/*
+ * Write queued replies now rather than after the next poll: one loop turn
+ * less per request. One write(2) that may be partial; errors surface on
+ * libevent's own next write.
+ */
+void
+conn_write_now(struct conn *c)
+{
+	if ((c->state == CONN_OPEN || c->state == CONN_HELLO) && outlen(c) > 0)
+		(void)evbuffer_write(bufferevent_get_output(c->bev),
+		    bufferevent_getfd(c->bev));
+}
+
 void
 conn_flush_now(struct conn *c)
 {
@@ -336,11 +349,7 @@ process(struct conn *c)
 	if (c->frame_start == 0 && evbuffer_get_length(in) > 0 &&
 	    (c->state == CONN_OPEN || c->state == CONN_HELLO))
 		c->frame_start = srv_now();
-	/* write the replies now rather than after the next poll: one loop
-	 * turn less per request (errors surface on libevent's own write) */
-	if ((c->state == CONN_OPEN || c->state == CONN_HELLO) && outlen(c) > 0)
-		(void)evbuffer_write(bufferevent_get_output(c->bev),
-		    bufferevent_getfd(c->bev));
+	conn_write_now(c);
 	conn_rearm(c);
 }
 

@@ -77,6 +77,8 @@ void conn_close(struct conn *c, const char *why);
 bool conn_writable(const struct conn *c);
 /* Recompute the deadline after npending changed. */
 void conn_rearm(struct conn *c);
+/* One write of what is queued, now (no waiting for the next poll). */
+void conn_write_now(struct conn *c);
 /* Write what is queued without waiting (shutdown). */
 void conn_flush_now(struct conn *c);
 /* Pack r as one frame into a malloc'd buffer (for refusals at accept). */

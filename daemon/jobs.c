@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "utf8.h"
 
 #define SEG_LEN_MAX	(UINT32_MAX >> 1)	/* bytes in one segment */
 
@@ -94,6 +95,8 @@ jobs_new(struct jobs *js, struct tenant_acct *tn, const char *name,
 	if (namelen > JOBS_NAME_MAX)
 		return sc_errorf(err, SC_EINVAL, "job name of %zu bytes exceeds "
 		    "the limit (%u bytes)", namelen, JOBS_NAME_MAX);
+	if (!utf8_valid(name, namelen))
+		return sc_errorf(err, SC_EINVAL, "job name is not valid UTF-8");
 	if ((jr = calloc(1, sizeof(*jr))) == NULL ||
 	    (jr->name = malloc(namelen + 1)) == NULL) {
 		free(jr);

@@ -107,7 +107,7 @@ struct jobs {
 int jobs_init(struct jobs *js) SC_MUST_CHECK;
 /* Free every record. */
 void jobs_free(struct jobs *js);
-/* Add a live record for tenant tn with a copy of name (at most
+/* Add a live record for tenant tn with a copy of name (UTF-8, at most
  * JOBS_NAME_MAX bytes, else SC_EINVAL); *jrp is owned by js. */
 int jobs_new(struct jobs *js, struct tenant_acct *tn, const char *name,
     size_t namelen, bool durable, int64_t now_ms, struct jobrec **jrp,

@@ -46,6 +46,8 @@ struct watch {
 };
 
 static struct srv *the;			/* for the scheduler's hooks */
+static int64_t refused_logged;		/* ms of the last refusal logged */
+static uint64_t refused_quiet;		/* refusals not logged since */
 static struct event *relisten;		/* re-enable accepting */
 
 int64_t
@@ -370,9 +372,19 @@ do_hello(struct conn *c, const Wire__Request *req, struct sc_error *err)
 		    "supported (the daemon speaks version %u)",
 		    h->protocol_version, WIRE_PROTOCOL_VERSION);
 	c->state = CONN_OPEN;
-	log_debug("connection %llu: uid %u pid %d client \"%.64s\"",
-	    (unsigned long long)c->serial, c->uid, (int)c->pid,
-	    h->client != NULL ? h->client : "");
+	if (log_enabled(LOG_DEBUG)) {
+		char name[65];
+		size_t i;
+
+		/* the client's words go to the log: printable ASCII only */
+		for (i = 0; h->client != NULL && h->client[i] != '\0' &&
+		    i < sizeof(name) - 1; i++)
+			name[i] = h->client[i] >= 0x20 && h->client[i] < 0x7f ?
+			    h->client[i] : '?';
+		name[i] = '\0';
+		log_debug("connection %llu: uid %u pid %d client \"%s\"",
+		    (unsigned long long)c->serial, c->uid, (int)c->pid, name);
+	}
 	hr.protocol_version = WIRE_PROTOCOL_VERSION;
 	hr.server_version = (char *)SRV_VERSION;
 	hr.uid = c->uid;
@@ -718,9 +730,17 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	if (srv->nconns >= srv->cfg->limits.max_connections) {
 		srv->st.conns_refused++;
-		log_warn("connection from uid %u pid %d refused: connection "
-		    "limit (%u) reached", uid, (int)pid,
-		    srv->cfg->limits.max_connections);
+		/* one line a second at most: a flood must not flood the log */
+		if (srv_now() - refused_logged >= 1000) {
+			log_warn("connection from uid %u pid %d refused: "
+			    "connection limit (%u) reached (%llu more refused "
+			    "since the last such line)", uid, (int)pid,
+			    srv->cfg->limits.max_connections,
+			    (unsigned long long)refused_quiet);
+			refused_logged = srv_now();
+			refused_quiet = 0;
+		} else
+			refused_quiet++;
 		refuse(fd, srv->cfg->limits.max_connections);
 		return;
 	}
@@ -886,8 +906,12 @@ srv_before_sleep(struct srv *srv)
 		jr->dirty = false;
 		for (w = jr->watchers; w != NULL; w = next) {
 			next = w->jnext;
-			if (w->logs)
-				pump(w);
+			if (w->logs) {
+				struct conn *c = w->c;
+
+				pump(w);		/* may free w */
+				conn_write_now(c);
+			}
 		}
 	}
 	free_dead(srv);

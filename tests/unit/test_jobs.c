@@ -93,6 +93,9 @@ test_ids_and_names(void)
 	CHECK_STR_EQ(err.msg, "job name of 256 bytes exceeds the limit (255 "
 	    "bytes)");
 	CHECK(x == NULL);
+	CHECK_INT_EQ(jobs_new(&s.js, s.tn, "a\xff", 2, true, 0, &x, &err),
+	    SC_EINVAL);
+	CHECK_STR_EQ(err.msg, "job name is not valid UTF-8");
 	jobs_discard(&s.js, b);
 	CHECK(jobs_find(&s.js, 2) == NULL);
 	CHECK_INT_EQ(s.tn->njobs, 1);
