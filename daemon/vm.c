@@ -140,25 +140,31 @@ vm_pop(struct vm *vm, struct task *t)
 	pop(vm, t);
 }
 
+/* Compare two strings, owing fuel for the bytes compared (vm->work). */
 static int
-scmp(const struct obj *x, const struct obj *y)
+scmp(struct vm *vm, const struct obj *x, const struct obj *y)
 {
 	const struct vstr *a = (const struct vstr *)x;
 	const struct vstr *b = (const struct vstr *)y;
 	uint32_t la = a ? a->len : 0, lb = b ? b->len : 0;
-	int c = la && lb ? memcmp(a->s, b->s, la < lb ? la : lb) : 0;
+	uint32_t n = la < lb ? la : lb;
+	int c = n != 0 ? memcmp(a->s, b->s, n) : 0;
 
+	vm->work += n / VM_WORK_BYTES;
 	return c != 0 ? c : (la > lb) - (la < lb);
 }
 
 static bool
-seq(const struct obj *x, const struct obj *y)
+seq(struct vm *vm, const struct obj *x, const struct obj *y)
 {
 	const struct vstr *a = (const struct vstr *)x;
 	const struct vstr *b = (const struct vstr *)y;
 	uint32_t la = a ? a->len : 0, lb = b ? b->len : 0;
 
-	return la == lb && (la == 0 || memcmp(a->s, b->s, la) == 0);
+	if (la != lb)
+		return false;
+	vm->work += la / VM_WORK_BYTES;
+	return la == 0 || memcmp(a->s, b->s, la) == 0;
 }
 
 static int64_t
@@ -196,8 +202,13 @@ wall_ms(void)
 	if ((r = (call)) != VM_CONT) \
 		goto stop; \
 	RELOAD(); \
+	if (vm->work != 0 && (fuel -= (int32_t)vm->work, vm->work = 0, \
+	    fuel <= 0)) \
+		goto preempt;	/* it copied a lot: the slice is over */ \
 } while (0)
 #define FAIL(m)		do { msg = (m); goto fail; } while (0)
+/* Charge the work of an inline op; the next back-edge or call checks. */
+#define PAY_WORK()	do { fuel -= (int32_t)vm->work; vm->work = 0; } while (0)
 #define BACK(off)	do { \
 	pc += (off); \
 	if ((off) < 0 && --fuel <= 0) \
@@ -229,6 +240,7 @@ exec(struct vm *vm, struct task *t, int32_t fuel)
 #pragma GCC diagnostic pop
 #endif
 
+	vm->work = 0;		/* a failed op may have left a debt */
 	RELOAD();
 	for (;;) {
 		i = *pc++;
@@ -345,16 +357,20 @@ exec(struct vm *vm, struct task *t, int32_t fuel)
 			RA.i = RB.f != RC.f;
 			VM_NEXT;
 		VM_CASE(SLT):
-			RA.i = scmp(RB.o, RC.o) < 0;
+			RA.i = scmp(vm, RB.o, RC.o) < 0;
+			PAY_WORK();
 			VM_NEXT;
 		VM_CASE(SLE):
-			RA.i = scmp(RB.o, RC.o) <= 0;
+			RA.i = scmp(vm, RB.o, RC.o) <= 0;
+			PAY_WORK();
 			VM_NEXT;
 		VM_CASE(SEQ):
-			RA.i = seq(RB.o, RC.o);
+			RA.i = seq(vm, RB.o, RC.o);
+			PAY_WORK();
 			VM_NEXT;
 		VM_CASE(SNE):
-			RA.i = !seq(RB.o, RC.o);
+			RA.i = !seq(vm, RB.o, RC.o);
+			PAY_WORK();
 			VM_NEXT;
 		VM_CASE(NOT):
 			RA.i = !RB.i;

@@ -141,7 +141,16 @@ struct vm {
 	struct sched *s;		/* owner */
 	struct task *cur;		/* running task, or NULL */
 	struct sc_error err;		/* message of the failing operation */
+	uint32_t work;			/* fuel owed by the last slow op */
 };
+
+/*
+ * Fuel counts back-edges and calls, but a single string operation can copy
+ * megabytes. Operations whose cost grows with their data (building a
+ * string, printing, comparing strings) also pay one unit of fuel per
+ * VM_WORK_BYTES bytes, so a slice stays short whatever the loop body does.
+ */
+#define VM_WORK_BYTES	64
 
 /* What vm_run() did with the task. */
 enum vm_status {

@@ -971,6 +971,7 @@ new_str(struct vm *vm, struct task *t, unsigned a, const char *s, size_t len)
 	if ((r = str_new(t, s, len, &v)) != SC_OK)
 		return vm_err_mem(vm, t, r);
 	set_ref(vm, a, &v->h.o);
+	vm->work += (uint32_t)(len / VM_WORK_BYTES);
 	return VM_CONT;
 }
 
@@ -1011,6 +1012,7 @@ vm_op_str(struct vm *vm, struct task *t, uint32_t i)
 		if ((r = str_concat(t, s, str_at(regs, INS_C(i)), &v)) != SC_OK)
 			return vm_err_mem(vm, t, r);
 		set_ref(vm, a, &v->h.o);
+		vm->work += v->len / VM_WORK_BYTES;
 		return VM_CONT;
 	}
 	return sc_errorf(&vm->err, SC_EBADMOD, "bad op");
@@ -1106,6 +1108,7 @@ vm_op_print(struct vm *vm, struct task *t, uint32_t i)
 	sched_output(t->job, stream, s->s, s->len);
 	if (INS_B(i) != 0)
 		sched_output(t->job, stream, "\n", 1);
+	vm->work += s->len / VM_WORK_BYTES;
 	return VM_CONT;
 }
 
