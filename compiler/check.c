@@ -40,6 +40,7 @@ struct checker {
 	unsigned gcap;			/* slots in gtab, a power of two */
 	unsigned nglobals;
 	struct fn_ctx *fx;		/* function being checked */
+	struct sym *entry;		/* the entry function, once known */
 	unsigned depth;			/* expr() recursion, for the cap */
 	bool too_deep;			/* the cap was hit and reported */
 };
@@ -1079,7 +1080,8 @@ check_fn(struct checker *c, struct sym *s)
 			ps->reg = (int)i;	/* parameter i is R[i] */
 	}
 	body = block(c, f->body, fx.ret);
-	if (f == c->out->top && f->body->has_value)
+	/* nothing runs a future the entry ends with */
+	if (s == c->entry && f->body->has_value)
 		unused_future(c, f->body->list.items[f->body->list.n - 1],
 		    body);
 	if (fx.ret != NULL) {
@@ -1258,6 +1260,7 @@ entry(struct checker *c)
 		o->top = f;
 		o->fns[o->nfns++] = s;
 		o->entry = s->index;
+		c->entry = s;
 		return true;
 	}
 	s = find_global(c, "main");
@@ -1271,6 +1274,7 @@ entry(struct checker *c)
 	s->is_async = true;		/* the entry always runs as a task */
 	s->fn->is_async = true;
 	o->entry = s->index;
+	c->entry = s;
 	return true;
 }
 

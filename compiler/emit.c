@@ -11,6 +11,7 @@
  * evaluated into a temporary first when assigned to an existing variable.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -573,18 +574,6 @@ binop(int op, int k, bool *swap)
 	return OP_EQ;
 }
 
-/* r, or when an operand never finishes (its register has another kind),
- * a register of kind k in its place: the code after it is unreachable but
- * must still verify. */
-static int
-coerce(struct fnb *b, int r, int k)
-{
-	if (b->kinds[r] == k)
-		return r;
-	release(b, r);
-	return temp(b, k);
-}
-
 static int
 binary(struct fnb *b, struct node *n, int dst)
 {
@@ -599,7 +588,6 @@ binary(struct fnb *b, struct node *n, int dst)
 	/* x + 1, x - 1: one instruction with an immediate */
 	if ((n->op == TOK_PLUS || n->op == TOK_MINUS) &&
 	    n->type->kind == TY_INT && n->b->kind == N_INT &&
-	    b->kinds[l] == VK_INT &&
 	    n->b->ival >= -127 && n->b->ival <= 127) {
 		int imm = (int)(n->op == TOK_PLUS ? n->b->ival : -n->b->ival);
 
@@ -610,10 +598,6 @@ binary(struct fnb *b, struct node *n, int dst)
 		return deliver(b, r, dst);
 	}
 	rr = expr(b, n->b, ANY);
-	if (n->a->type->kind == TY_NEVER)
-		l = coerce(b, l, b->kinds[rr]);
-	else
-		rr = coerce(b, rr, b->kinds[l]);
 	op = binop(n->op, b->kinds[l], &swap);
 	release(b, l);
 	release(b, rr);
@@ -1099,14 +1083,6 @@ expr(struct fnb *b, struct node *n, int dst)
 	if (n == NULL || b->failed)
 		return dst >= 0 ? dst : (dst == NONE ? -1 : temp(b, VK_UNIT));
 	b->line = n->pos.line;
-	if (n->type != NULL && n->type->kind == TY_NEVER &&
-	    (n->kind == N_UNARY || n->kind == N_BINARY ||
-	    n->kind == N_INDEX || n->kind == N_CAST)) {
-		/* an operand never finishes: run up to it, no value */
-		expr(b, n->a, NONE);
-		expr(b, n->b, NONE);
-		return dst >= 0 ? dst : (dst == NONE ? -1 : temp(b, VK_UNIT));
-	}
 	switch (n->kind) {
 	case N_INT: case N_FLOAT: case N_STRING: case N_BOOL: case N_UNIT:
 		return literal(b, n, dst);
@@ -1144,6 +1120,74 @@ expr(struct fnb *b, struct node *n, int dst)
 
 /* Functions */
 
+/*
+ * Drop the instructions no path from the entry reaches, and re-aim the
+ * jumps. What follows an expression that never finishes (`return`,
+ * `panic`, `break`, a `loop` without `break`) is unreachable and may use
+ * registers of the wrong kind, as in `1 + panic("x")`; the verifier checks
+ * all code, so it must go. Offsets only shrink, so every jump still fits.
+ */
+static bool
+prune(struct fnb *b)
+{
+	uint32_t n = b->ncode, *map, *stack, nstack = 0, next = 0, s = 0;
+
+	if ((map = malloc(n * sizeof(*map))) == NULL ||
+	    (stack = malloc(n * sizeof(*stack))) == NULL) {
+		free(map);
+		return false;
+	}
+	for (uint32_t pc = 0; pc < n; pc++)
+		map[pc] = UINT32_MAX;		/* not reached (yet) */
+	map[0] = 0;
+	stack[nstack++] = 0;
+	while (nstack > 0) {
+		uint32_t pc = stack[--nstack], ins = b->code[pc];
+		unsigned op = INS_OP(ins);
+		int64_t succ[2] = { -1, -1 };
+
+		if (op_falls_through(op))
+			succ[0] = (int64_t)pc + 1;
+		if (op == OP_JMP || op == OP_JMPT || op == OP_JMPF)
+			succ[1] = (int64_t)pc + 1 + op_jump_offset(ins);
+		for (int i = 0; i < 2; i++)
+			if (succ[i] >= 0 && succ[i] < n &&
+			    map[succ[i]] == UINT32_MAX) {
+				map[succ[i]] = 0;
+				stack[nstack++] = (uint32_t)succ[i];
+			}
+	}
+	for (uint32_t pc = 0; pc < n; pc++)
+		if (map[pc] != UINT32_MAX)
+			map[pc] = next++;
+	for (uint32_t pc = 0; pc < n; pc++) {
+		uint32_t ins = b->code[pc];
+		unsigned op = INS_OP(ins);
+
+		if (map[pc] == UINT32_MAX)
+			continue;
+		if (op == OP_JMP || op == OP_JMPT || op == OP_JMPF) {
+			uint32_t t = pc + 1 + (uint32_t)op_jump_offset(ins);
+			int off = (int)map[t] - (int)(map[pc] + 1);
+
+			ins = op == OP_JMP ? ins_sj(op, off) :
+			    ins_asbx(op, INS_A(ins), off);
+		}
+		b->code[map[pc]] = ins;		/* map[pc] <= pc: in place */
+		b->lines[map[pc]] = b->lines[pc];
+	}
+	for (uint32_t i = 0; i < b->nstates; i++)
+		if (map[b->states[i].pc] != UINT32_MAX) {
+			b->states[s] = b->states[i];
+			b->states[s++].pc = map[b->states[i].pc];
+		}
+	b->nstates = s;
+	b->ncode = next;
+	free(map);
+	free(stack);
+	return true;
+}
+
 static bool
 function(struct emitter *e, struct sym *s, struct mod_fn *out)
 {
@@ -1174,7 +1218,7 @@ function(struct emitter *e, struct sym *s, struct mod_fn *out)
 	else
 		abc(b, OP_RET, r >= 0 && b->kinds[r] == k ? r : temp(b, k),
 		    0, 0);
-	if (b->failed)
+	if (b->failed || !prune(b))
 		return false;
 	kinds = arena_alloc(e->a, b->nregs + 1);
 	names = arena_alloc(e->a, (b->nregs + 1) * sizeof(*names));
