@@ -25,6 +25,8 @@ if [ "$cmd" = start ]; then
 	max_tasks = 1000000
 	submit_rate = 100000
 	submit_burst = 100000
+	spawn_rate = 1000000
+	spawn_burst = 1000000
 	CONF
 	setsid "$SCRIPTD" --socket "$d/sock" --db "$d/db" \
 	    --config "$d/scriptd.conf" </dev/null >"$d/log" 2>&1 &
