@@ -4,6 +4,7 @@
  */
 #include "check.h"
 #include "compile_helper.h"
+#include "err.h"
 
 static char buf[4096];
 
@@ -212,6 +213,28 @@ several_errors_reported(void)
 	    "3:9: error: unknown name 'nope2'\n");
 }
 
+/* With a terminal, each diagnostic quotes its line with a caret. */
+static void
+caret_lines(void)
+{
+	const char *src = "let ok = 1\nlet x = ok +\t2.0\n";
+	scriptc_result *r;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	CHECK_INT_EQ(scriptc_compile(src, strlen(src), "t.script", &r),
+	    SC_ECOMPILE);
+	scriptc_print_diags(r, f, true);
+	fclose(f);
+	CHECK_STR_EQ(out, "t.script:2:12: error: mismatched types int and "
+	    "float for '+': convert one side with `as`, as in `x as float`\n"
+	    "    let x = ok +\t2.0\n"
+	    "               ^\n");
+	free(out);
+	scriptc_free(r);
+}
+
 /* A left-deep operator chain is as deep as it is long: capped, no crash. */
 static void
 deep_chains(void)
@@ -251,5 +274,6 @@ main(void)
 	RUN(externs);
 	RUN(several_errors_reported);
 	RUN(deep_chains);
+	RUN(caret_lines);
 	return check_done();
 }
