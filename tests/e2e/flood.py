@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 # flood.py: a hostile client for the regress_*.sh tests, in plain Python
 # (no protobuf module: the few wire.proto fields it needs are encoded by
-# hand). Usage: flood.py SOCKET waits JOB N
+# hand). Usage: flood.py SOCKET waits JOB N | submits FILE.sbc N |
+# statsflood NCONN SECONDS
 #   One connection, Hello, then N Wait requests for JOB pipelined as fast
 #   as the socket takes them while a thread reads every reply; then a Stats
 #   request, and it waits (60 s at most) for that Stats reply, so that when
 #   it returns the daemon has handled all N. Prints "replies K" and one
 #   "error MESSAGE xCOUNT" line per distinct error message; exit 0 when the
 #   Stats reply came, 1 otherwise (the reason on stderr).
+# submits: N Submits of the compiled module, 500 in flight at a time;
+#   prints "accepted K"; exit 0 when all N were answered.
+# statsflood: NCONN connections each pipeline Stats requests (and read
+#   the replies) for SECONDS; prints "stats K".
 import socket
 import struct
 import sys
@@ -75,9 +80,92 @@ def fields(b):
     return d
 
 
+def dial(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(frame(1, 2, fv(1, 1) + fb(2, "flood.py")))
+    return s
+
+
+class Reader:
+    """Cuts reply frames from a socket: next() is a field dict or None."""
+
+    def __init__(self, s):
+        self.s = s
+        self.buf = b""
+
+    def next(self):
+        while True:
+            if len(self.buf) >= 4:
+                ln = struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + ln:
+                    r = fields(self.buf[4:4 + ln])
+                    self.buf = self.buf[4 + ln:]
+                    return r
+            d = self.s.recv(1 << 20)
+            if not d:
+                return None
+            self.buf += d
+
+
+def submits(path, mod, n):
+    s = dial(path)
+    rd = Reader(s)
+    rd.next()                           # HelloReply
+    body = fb(1, open(mod, "rb").read())
+    accepted = answered = 0
+    while answered < n:
+        k = min(500, n - answered)
+        s.sendall(b"".join(frame(2 + i, 3, body) for i in range(k)))
+        for _ in range(k):
+            r = rd.next()
+            if r is None:
+                print("accepted %d" % accepted)
+                return 1
+            accepted += 3 in r
+            answered += 1
+    print("accepted %d" % accepted)
+    return 0
+
+
+def statsflood(path, nconn, secs):
+    count = [0]
+    end = time.time() + secs
+    req = frame(2, 9, b"") * 64
+
+    def one():
+        s = dial(path)
+        s.settimeout(1)
+        rd = Reader(s)
+        try:
+            rd.next()                   # HelloReply
+            while time.time() < end:
+                s.sendall(req)
+                for _ in range(64):
+                    if rd.next() is None:
+                        return
+                    count[0] += 1
+        except OSError:
+            pass
+
+    ths = [threading.Thread(target=one, daemon=True) for _ in range(nconn)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(secs + 5)
+    print("stats %d" % count[0])
+    return 0
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[2] == "submits":
+        return submits(sys.argv[1], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) == 5 and sys.argv[2] == "statsflood":
+        return statsflood(sys.argv[1], int(sys.argv[3]),
+                          float(sys.argv[4]))
     if len(sys.argv) != 5 or sys.argv[2] != "waits":
-        sys.stderr.write("usage: flood.py SOCKET waits JOB N\n")
+        sys.stderr.write("usage: flood.py SOCKET waits JOB N | "
+                         "submits FILE.sbc N | statsflood NCONN SECONDS\n")
         return 2
     job, n = int(sys.argv[3]), int(sys.argv[4])
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
