@@ -2,7 +2,7 @@
 # flood.py: a hostile client for the regress_*.sh tests, in plain Python
 # (no protobuf module: the few wire.proto fields it needs are encoded by
 # hand). Usage: flood.py SOCKET waits JOB N | submits FILE.sbc N |
-# statsflood NCONN SECONDS
+# statsflood NCONN SECONDS | partial NCONN SECONDS
 #   One connection, Hello, then N Wait requests for JOB pipelined as fast
 #   as the socket takes them while a thread reads every reply; then a Stats
 #   request, and it waits (60 s at most) for that Stats reply, so that when
@@ -13,6 +13,10 @@
 #   prints "accepted K"; exit 0 when all N were answered.
 # statsflood: NCONN connections each pipeline Stats requests (and read
 #   the replies) for SECONDS; prints "stats K".
+# partial: NCONN connections, the first half without Hello, each send all
+#   but the last byte of an 8 MiB frame (as far as the daemon reads it
+#   within 2 s); prints "partial K MiB" (bytes the daemon took), then
+#   holds them for SECONDS.
 import socket
 import struct
 import sys
@@ -157,7 +161,32 @@ def statsflood(path, nconn, secs):
     return 0
 
 
+def partial(path, nconn, secs):
+    body = struct.pack(">I", 8 << 20) + b"\x12" + b"x" * ((8 << 20) - 2)
+    held = []
+    took = 0
+    for i in range(nconn):
+        off = 0
+        try:
+            s = dial(path) if i >= nconn // 2 else \
+                socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if i < nconn // 2:
+                s.connect(path)
+            s.settimeout(2)
+            held.append(s)
+            while off < len(body):
+                off += s.send(body[off:off + (1 << 20)])
+            took += off
+        except OSError:
+            took += off
+    print("partial %d MiB" % (took >> 20), flush=True)
+    time.sleep(secs)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[2] == "partial":
+        return partial(sys.argv[1], int(sys.argv[3]), float(sys.argv[4]))
     if len(sys.argv) == 5 and sys.argv[2] == "submits":
         return submits(sys.argv[1], sys.argv[3], int(sys.argv[4]))
     if len(sys.argv) == 5 and sys.argv[2] == "statsflood":
@@ -165,7 +194,8 @@ def main():
                           float(sys.argv[4]))
     if len(sys.argv) != 5 or sys.argv[2] != "waits":
         sys.stderr.write("usage: flood.py SOCKET waits JOB N | "
-                         "submits FILE.sbc N | statsflood NCONN SECONDS\n")
+                         "submits FILE.sbc N | statsflood NCONN SECONDS | "
+                         "partial NCONN SECONDS\n")
         return 2
     job, n = int(sys.argv[3]), int(sys.argv[4])
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
