@@ -42,6 +42,7 @@ rec_free(struct jobrec *jr)
 	free(jr->error);
 	free(jr->trace);
 	free(jr->result);
+	free(jr->ferror);
 	free(jr);
 }
 
@@ -236,6 +237,25 @@ jobs_output(struct jobrec *jr, int s, const char *buf, size_t len,
 	note_seg(o, s, n);
 }
 
+void
+jobs_load_output(struct jobs *js, struct jobrec *jr, int s, const char *buf,
+    size_t len, uint64_t cap)
+{
+	uint64_t total = jr->out.total[s];
+	bool trunc = jr->out.truncated[s];
+	size_t before = jr->out.len[s];
+
+	if (SC_NEVER(s < 0 || s >= JR_NSTREAMS))
+		return;
+	jobs_output(jr, s, buf, len, cap);
+	jr->out.total[s] = total;
+	jr->out.truncated[s] |= trunc;
+	if (jr->ended) {
+		jr->tn->ended_bytes += jr->out.len[s] - before;
+		js->kept_bytes += jr->out.len[s] - before;
+	}
+}
+
 static char *
 dup_n(const char *s, size_t n)
 {
@@ -332,8 +352,8 @@ jobs_end(struct jobs *js, struct jobrec *jr, int state, int32_t code,
 }
 
 /* Remove an ended record for good. */
-static void
-drop(struct jobs *js, struct jobrec *jr)
+void
+jobs_drop(struct jobs *js, struct jobrec *jr)
 {
 	uint64_t kept = jr->out.len[0] + jr->out.len[1];
 
@@ -351,7 +371,8 @@ oldest_free(struct tenant_acct *tn)
 {
 	struct jobrec *jr = tn->ended_head;
 
-	while (jr != NULL && jr->watchers != NULL)
+	while (jr != NULL && (jr->watchers != NULL || jr->swrite ||
+	    jr->sbatch))
 		jr = jr->enext;
 	return jr;
 }
@@ -368,12 +389,12 @@ jobs_expire(struct jobs *js, struct tenants *ts, uint32_t keep_count,
 
 			while (tn->nended > keep_count &&
 			    (jr = oldest_free(tn)) != NULL) {
-				drop(js, jr);
+				jobs_drop(js, jr);
 				ndropped++;
 			}
 			while ((jr = oldest_free(tn)) != NULL &&
 			    now_ms - jr->ended_ms > (int64_t)keep_ms) {
-				drop(js, jr);
+				jobs_drop(js, jr);
 				ndropped++;
 			}
 		}
@@ -390,7 +411,7 @@ jobs_expire(struct jobs *js, struct tenants *ts, uint32_t keep_count,
 					big = tn;
 		if (big == NULL || (jr = oldest_free(big)) == NULL)
 			break;
-		drop(js, jr);
+		jobs_drop(js, jr);
 		ndropped++;
 	}
 	return ndropped;

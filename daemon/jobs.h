@@ -90,6 +90,26 @@ struct jobrec {
 	struct jobrec *eprev;		/* ... */
 	struct jobrec *dnext;		/* the server's dirty list */
 	bool dirty;			/* on the dirty list */
+	/* durable jobs (srv.c keeps these; docs/durability.md) */
+	int sstate;			/* enum jobrec_sstate */
+	struct logpos spos;		/* output written to the store */
+	struct logpos cpos;		/* ... and committed */
+	struct jobrec *snext;		/* the server's store-write list */
+	bool swrite;			/* on that list */
+	bool sbatch;			/* written in the open batch */
+	bool sfinal;			/* its final record is in that batch */
+	bool start_stored;		/* jobs.started_ms written */
+	bool out_in_store;		/* ended, output not loaded yet */
+	int fstatus;			/* enum job_status once ended */
+	char *ferror;			/* its error text for the final record */
+};
+
+/* Where a durable job's record stands in the store. */
+enum jobrec_sstate {
+	JS_NONE,			/* ephemeral: not stored */
+	JS_PENDING,			/* submitted, batch not committed */
+	JS_LIVE,			/* committed, no final record yet */
+	JS_FINAL,			/* final record committed */
 };
 
 struct jobs {
@@ -114,6 +134,12 @@ int jobs_new(struct jobs *js, struct tenant_acct *tn, const char *name,
     struct sc_error *err) SC_MUST_CHECK;
 /* Remove a live record whose job never started (submission failed). */
 void jobs_discard(struct jobs *js, struct jobrec *jr);
+/* Remove an ended record for good (nobody may hold it). */
+void jobs_drop(struct jobs *js, struct jobrec *jr);
+/* Load kept output of an ended record read back from the store: like
+ * jobs_output, but the totals (set from the store) do not change. */
+void jobs_load_output(struct jobs *js, struct jobrec *jr, int stream,
+    const char *buf, size_t len, uint64_t cap);
 /* The record with id, or NULL. */
 struct jobrec *jobs_find(const struct jobs *js, uint64_t id);
 /* Append len bytes to stream (JR_STDOUT/JR_STDERR), keeping at most cap. */
@@ -124,7 +150,8 @@ void jobs_output(struct jobrec *jr, int stream, const char *buf, size_t len,
 void jobs_end(struct jobs *js, struct jobrec *jr, int state, int32_t code,
     const char *error, const char *result, int64_t now_ms);
 /* Drop ended records past retention (count per tenant, age) and over
- * JOBS_KEPT_MAX, oldest first; records with watchers stay. Returns how
+ * JOBS_KEPT_MAX, oldest first; records with watchers or store writes
+ * under way (swrite, sbatch) stay. Returns how
  * many were dropped. */
 uint32_t jobs_expire(struct jobs *js, struct tenants *ts,
     uint32_t keep_count, uint64_t keep_ms, int64_t now_ms);

@@ -2,6 +2,8 @@
  * scriptd. Two modes. `scriptd [--socket PATH] [--db PATH] [--config FILE]`
  * is the daemon: it serves clients on a Unix socket in the foreground and
  * logs to stderr; exit 0 after SIGTERM/SIGINT, 1 if it cannot start.
+ * The daemon opens its durable store (daemon.db) and restores its jobs
+ * before it listens; a store it cannot use stops the start.
  * `scriptd run FILE.script|FILE.sbc` runs one program to completion
  * in-process with the daemon's own scheduler and writes its output exactly
  * (job stdout to stdout, job stderr to stderr). Exit 0 when the job
@@ -215,8 +217,8 @@ cmd_run(int argc, char **argv)
 	return 1;
 }
 
-/* The database's directory must exist and be writable (the store itself
- * comes with the durable jobs). */
+/* The database's directory must exist and be writable (SQLite's -wal
+ * and -shm files go next to the database). */
 static int
 check_db_dir(const char *db)
 {
@@ -315,7 +317,9 @@ cmd_daemon(int argc, char **argv)
 		log_error("%s", err.msg);	/* srv_new freed cfg */
 		goto out;
 	}
-	if (srv_listen(srv, &err) != SC_OK) {
+	/* recover before listening: no client sees a half-restored daemon */
+	if (srv_open_store(srv, &err) != SC_OK ||
+	    srv_listen(srv, &err) != SC_OK) {
 		log_error("%s", err.msg);
 		goto out;
 	}

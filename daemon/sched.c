@@ -45,6 +45,7 @@ struct sched {
 	uint32_t npool;			/* in pool */
 	sched_spawn_fn spawn_fn;	/* asked before each spawn, or NULL */
 	void *spawn_arg;		/* its argument */
+	sched_ran_fn ran;		/* told after each slice, or NULL */
 };
 
 static void job_end(struct sched *s, struct job *j);
@@ -361,6 +362,12 @@ finish(struct sched *s, struct task *t)
 }
 
 void
+sched_set_ran_hook(struct sched *s, sched_ran_fn fn)
+{
+	s->ran = fn;
+}
+
+void
 sched_set_spawn_hook(struct sched *s, sched_spawn_fn fn, void *arg)
 {
 	s->spawn_fn = fn;
@@ -480,6 +487,9 @@ jobs_insert(struct sched *s, struct job *j)
 {
 	struct job *after = s->jobs_tail;
 
+	/* before the head: O(1) too (restored jobs are re-linked) */
+	if (s->jobs != NULL && j->deadline < s->jobs->deadline)
+		after = NULL;
 	while (after != NULL && after->deadline > j->deadline)
 		after = after->prev;
 	j->prev = after;
@@ -522,6 +532,16 @@ sched_set_timeout(struct sched *s, struct job *j, int64_t ms)
 	jobs_unlink(s, j);
 	j->timeout_ms = ms;
 	j->deadline = deadline_of(start, ms);
+	jobs_insert(s, j);
+}
+
+void
+sched_set_deadline(struct sched *s, struct job *j, int64_t deadline,
+    int64_t ms)
+{
+	jobs_unlink(s, j);
+	j->timeout_ms = ms;
+	j->deadline = deadline;
 	jobs_insert(s, j);
 }
 
@@ -729,6 +749,8 @@ sched_run(struct sched *s, int max_slices)
 		if (t->job->started == 0)
 			t->job->started = s->now() | 1;	/* 0 means not yet */
 		r = vm_run(&s->vm, t, s->lim.fuel);
+		if (s->ran != NULL)
+			s->ran(t->job);
 		if (r == VM_YIELDED)
 			sched_ready(s, t);
 		else if (r == VM_ENDED)

@@ -102,9 +102,18 @@ int sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
 /* Change j's timeout to ms from its submission (the deadline list stays
  * sorted; O(jobs) worst case, O(1) when timeouts are equal). */
 void sched_set_timeout(struct sched *s, struct job *j, int64_t ms);
+/* Set j's timeout to ms and its deadline to monotonic ms deadline (a
+ * restored job: the deadline comes from before the restart). */
+void sched_set_deadline(struct sched *s, struct job *j, int64_t deadline,
+    int64_t ms);
 /* Replace the limits; they apply to new tasks, slices and timers. */
 int sched_set_limits(struct sched *s, const struct vm_limits *lim)
     SC_MUST_CHECK;
+/* A task of job j ran a slice (its state may have changed): called after
+ * each slice, before the job's done hook if the slice ended it. */
+typedef void (*sched_ran_fn)(struct job *j);
+/* Call fn after each slice (NULL: no hook). */
+void sched_set_ran_hook(struct sched *s, sched_ran_fn fn);
 /* Call fn before each spawn (NULL: no hook). */
 void sched_set_spawn_hook(struct sched *s, sched_spawn_fn fn, void *arg);
 /* Live tasks of one tenant. */

@@ -7,6 +7,15 @@
  * watches until it is freed before the loop sleeps, so replies sent from
  * a hook never meet a freed watch. One server per process (the hooks
  * find it through `the`).
+ *
+ * Durable jobs (docs/durability.md): a submission's job is made at once but
+ * held (not runnable) until the batch holding it commits; the reply and the
+ * first slice come from the commit callback. A job that ran goes on the
+ * store-write list; before the loop sleeps, each one there that is
+ * snapshot-ready gets its output since the last write and its snapshot
+ * written as one group, an ended one its output and final record, and the
+ * batch is committed. Waiters of a durable job hear of its end once its
+ * final record has committed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,10 +34,22 @@
 #include "log.h"
 #include "modio.h"
 #include "quota.h"
+#include "snapshot.h"
 #include "srv.h"
+#include "store.h"
 #include "verify.h"
 
 #define RELISTEN_MS	100		/* accept failed (EMFILE): retry */
+#define RETAIN_EVERY_S	5		/* seconds between store_retain calls */
+#define RETAIN_MAX	1000u		/* jobs one store_retain deletes */
+
+/* A durable submission waiting for its batch to commit. */
+struct pend {
+	struct srv *srv;		/* the server */
+	struct conn *c;			/* who asked (alive until freed) */
+	uint64_t req;			/* request id to answer */
+	struct jobrec *jr;		/* its record, NULL: refused already */
+};
 
 /* A Wait waiter or a Logs reader. */
 struct watch {
@@ -175,8 +196,8 @@ job_state(const struct jobrec *jr)
 
 	if (jr->ended || j == NULL)
 		return jr->state;
-	if (j->started == 0)
-		return JR_QUEUED;
+	if (j->started == 0 && jr->started_ms == 0)
+		return JR_QUEUED;	/* (a restored job started before) */
 	for (const struct task *t = j->tasks; t != NULL; t = t->jnext)
 		if (t->state == TASK_READY || t->state == TASK_RUNNING)
 			return JR_RUNNING;
@@ -289,6 +310,72 @@ pump(struct watch *w)
 	}
 }
 
+/* Durable jobs: the store-write list */
+
+static void
+swrite_add(struct srv *srv, struct jobrec *jr)
+{
+	if (jr->swrite)
+		return;
+	jr->swrite = true;
+	jr->snext = srv->swrites;
+	srv->swrites = jr;
+}
+
+static void
+swrite_del(struct srv *srv, struct jobrec *jr)
+{
+	struct jobrec **pp;
+
+	if (!jr->swrite)
+		return;
+	for (pp = &srv->swrites; *pp != jr; pp = &(*pp)->snext)
+		;
+	*pp = jr->snext;
+	jr->swrite = false;
+}
+
+/* Wall ms minus the scheduler's monotonic ms (snapshots keep wall time). */
+static int64_t
+clock_delta(const struct srv *srv)
+{
+	return epoch_ms() - sched_now(srv->sched);
+}
+
+/* Whether the end of jr may be told: ephemeral, or its final committed. */
+static bool
+end_told(const struct jobrec *jr)
+{
+	return jr->ended && (jr->sstate == JS_NONE || jr->sstate == JS_FINAL);
+}
+
+/* Answer every Wait of jr (it ended and may be told). */
+static void
+tell_waiters(struct jobrec *jr)
+{
+	struct watch *w, *next;
+
+	for (w = jr->watchers; w != NULL; w = next) {
+		next = w->jnext;
+		if (!w->logs) {
+			send_info(w->c, w->req, jr);
+			watch_del(w);
+		}
+	}
+}
+
+/* Answer every watch of jr with err and drop them. */
+static void
+fail_watchers(struct jobrec *jr, const struct sc_error *err)
+{
+	while (jr->watchers != NULL) {
+		struct watch *w = jr->watchers;
+
+		conn_send_error(w->c, w->req, err);
+		watch_del(w);
+	}
+}
+
 /* The scheduler's hooks */
 
 static void
@@ -299,6 +386,16 @@ on_output(void *arg, int stream, const char *buf, size_t len)
 	jobs_output(jr, stream == OUT_STDERR ? JR_STDERR : JR_STDOUT, buf, len,
 	    the->cfg->limits.output_per_job);
 	mark_dirty(the, jr);
+}
+
+/* Jobs whose hooks are ours (the daemon's scheduler runs no other). */
+static void
+on_ran(struct job *j)
+{
+	struct jobrec *jr = j->hooks.arg;
+
+	if (jr != NULL && jr->sstate == JS_LIVE)
+		swrite_add(the, jr);
 }
 
 static void
@@ -315,7 +412,6 @@ on_done(void *arg, struct job *j, int status, const char *error)
 	};
 	struct jobrec *jr = arg;
 	struct sbuf res = { .max = JOBS_RESULT_MAX };
-	struct watch *w, *next;
 	const char *rtext = NULL;
 
 	if (SC_NEVER(status < 0 || status > JOB_TIMEDOUT))
@@ -326,8 +422,9 @@ on_done(void *arg, struct job *j, int status, const char *error)
 	}
 	jobs_end(&the->jobs, jr, map[status].state, map[status].code,
 	    status == JOB_COMPLETED ? NULL : error, rtext, epoch_ms());
-	/* two clocks (monotonic, wall): keep created <= started <= ended */
-	if (j->started != 0) {
+	/* two clocks (monotonic, wall): keep created <= started <= ended;
+	 * a restored job keeps the start it had before the restart */
+	if (j->started != 0 && jr->started_ms == 0) {
 		jr->started_ms = to_epoch(the, j->started);
 		if (jr->started_ms < jr->created_ms)
 			jr->started_ms = jr->created_ms;
@@ -336,13 +433,15 @@ on_done(void *arg, struct job *j, int status, const char *error)
 	}
 	sbuf_free(&res);
 	the->ended_since_trim = true;
-	for (w = jr->watchers; w != NULL; w = next) {
-		next = w->jnext;
-		if (!w->logs) {
-			send_info(w->c, w->req, jr);
-			watch_del(w);
-		}
+	if (jr->sstate == JS_LIVE || jr->sstate == JS_PENDING) {
+		/* the final record goes with the turn's batch */
+		jr->fstatus = status;
+		jr->ferror = error != NULL && status != JOB_COMPLETED ?
+		    strdup(error) : NULL;
+		swrite_add(the, jr);
 	}
+	if (end_told(jr))
+		tell_waiters(jr);
 	mark_dirty(the, jr);
 }
 
@@ -424,6 +523,104 @@ check_module(const struct cfg *cfg, const ProtobufCBinaryData *b,
 	return SC_OK;
 }
 
+/*
+ * Take back a durable submission whose batch did not commit (or that could
+ * not be queued): its held job is cancelled and its record forgotten.
+ */
+static void
+unsubmit(struct srv *srv, struct jobrec *jr, const struct sc_error *err)
+{
+	jr->sstate = JS_NONE;
+	fail_watchers(jr, err);
+	if (!jr->ended && SC_ALWAYS(jr->job != NULL))
+		sched_cancel_job(srv->sched, jr->job);	/* ends it at once */
+	swrite_del(srv, jr);
+	if (SC_ALWAYS(jr->ended))
+		jobs_drop(&srv->jobs, jr);
+}
+
+/* The batch holding a durable submission committed (or was lost). */
+static void
+submit_done(void *arg, int status, const struct sc_error *err)
+{
+	struct pend *pd = arg;
+	struct srv *srv = pd->srv;
+	struct jobrec *jr = pd->jr;
+	struct conn *c = pd->c;
+	uint64_t req = pd->req;
+	Wire__Reply r = WIRE__REPLY__INIT;
+	Wire__SubmitReply sr = WIRE__SUBMIT_REPLY__INIT;
+
+	free(pd);
+	if (jr == NULL)
+		return;			/* refused when it was queued */
+	if (status == SC_OK) {
+		jr->sstate = JS_LIVE;
+		if (jr->ended)		/* cancelled before the commit */
+			swrite_add(srv, jr);
+		else
+			sched_ready(srv->sched, jr->job->root);
+		srv->st.submits_total++;
+		sr.job = jr->id;
+		r.id = req;
+		r.result_case = WIRE__REPLY__RESULT_SUBMIT;
+		r.submit = &sr;
+		conn_send(c, &r);
+	} else {
+		struct sc_error e;
+
+		sc_errorf(&e, SC_ESTORE, "%s", err != NULL ? err->msg :
+		    "the store lost the batch");
+		unsubmit(srv, jr, &e);
+		srv->st.submits_refused++;
+		log_debug("connection %llu (uid %u): submit refused: %s",
+		    (unsigned long long)c->serial, c->uid, e.msg);
+		conn_send_error(c, req, &e);
+	}
+	conn_write_now(c);
+	c->npending--;
+	if (c->npending == 0)
+		c->last_active = srv_now();
+	conn_rearm(c);
+}
+
+/* Queue a durable submission in the store; the reply waits for the
+ * commit (submit_done). */
+static int
+submit_durable(struct conn *c, uint64_t id, const Wire__Submit *sub,
+    struct jobrec *jr, struct sc_error *err)
+{
+	struct srv *srv = c->srv;
+	struct store_job sj = { 0 };
+	struct pend *pd;
+
+	/* held: not runnable until the submission is durable */
+	sched_unready(srv->sched, jr->job->root);
+	jr->sstate = JS_PENDING;
+	if ((pd = calloc(1, sizeof(*pd))) == NULL)
+		return sc_errorf(err, SC_ENOMEM, "out of memory");
+	pd->srv = srv;
+	pd->c = c;
+	pd->req = id;
+	if (store_on_commit(srv->store, submit_done, pd, err) != SC_OK) {
+		free(pd);
+		return err->code;
+	}
+	sj.id = jr->id;
+	sj.tenant = c->uid;
+	sj.name = jr->name;
+	sj.created_ms = jr->created_ms;
+	sj.timeout_ms = jr->job->timeout_ms;
+	sj.durable = true;
+	if (store_submit(srv->store, &sj, sub->module.data, sub->module.len,
+	    err) != SC_OK)
+		return err->code;	/* pd stays queued with jr NULL */
+	pd->jr = jr;
+	c->npending++;
+	conn_rearm(c);
+	return SC_OK;
+}
+
 static void
 do_submit(struct conn *c, uint64_t id, const Wire__Submit *sub)
 {
@@ -437,6 +634,8 @@ do_submit(struct conn *c, uint64_t id, const Wire__Submit *sub)
 	struct prog *p = NULL;
 	struct jobrec *jr = NULL;
 	struct job *j = NULL;
+	bool durable = !sub->ephemeral && srv->store != NULL;
+	uint64_t jid = srv->jobs.next_id;
 	const char *name;
 
 	if (quota_submit(cfg, c->tn, sched_tenant_tasks(srv->sched, c->uid),
@@ -449,7 +648,13 @@ do_submit(struct conn *c, uint64_t id, const Wire__Submit *sub)
 	}
 	name = sub->name != NULL && sub->name[0] != '\0' ? sub->name :
 	    p->m->source_name != NULL ? p->m->source_name : "";
-	if (jobs_new(&srv->jobs, c->tn, name, strlen(name), !sub->ephemeral,
+	/* ids come from the store's counter, ephemeral jobs' too */
+	if (durable && store_alloc_job_id(srv->store, &jid, &err) != SC_OK)
+		goto refuse;
+	if (!durable && srv->store != NULL)
+		jid = store_take_id(srv->store);
+	srv->jobs.next_id = jid;
+	if (jobs_new(&srv->jobs, c->tn, name, strlen(name), durable,
 	    epoch_ms(), &jr, &err) != SC_OK)
 		goto refuse;
 	hooks.arg = jr;
@@ -458,10 +663,18 @@ do_submit(struct conn *c, uint64_t id, const Wire__Submit *sub)
 		goto refuse;
 	}
 	prog_unref(p);			/* the job holds it */
+	p = NULL;
 	jr->job = j;
 	if (sub->timeout_s != 0 &&
 	    (uint64_t)sub->timeout_s * 1000 < cfg->limits.task_timeout_ms)
 		sched_set_timeout(srv->sched, j, (int64_t)sub->timeout_s * 1000);
+	if (durable) {
+		if (submit_durable(c, id, sub, jr, &err) != SC_OK) {
+			unsubmit(srv, jr, &err);
+			goto refuse;
+		}
+		return;
+	}
 	srv->st.submits_total++;
 	sr.job = jr->id;
 	r.id = id;
@@ -533,13 +746,49 @@ do_list(struct conn *c, uint64_t id, bool all)
 	free(ptrs);
 }
 
+static int
+load_chunk(void *arg, uint64_t seq, int stream, const uint8_t *buf,
+    size_t len)
+{
+	struct jobrec *jr = arg;
+
+	jobs_load_output(&the->jobs, jr, stream == 2 ? JR_STDERR : JR_STDOUT,
+	    (const char *)buf, len, the->cfg->limits.output_per_job);
+	return SC_OK;
+}
+
+/* An ended durable job from before the restart: read its output from the
+ * store the first time someone asks for it. */
+static int
+load_stored_output(struct srv *srv, struct jobrec *jr, struct sc_error *err)
+{
+	int r;
+
+	if (!jr->out_in_store || srv->store == NULL)
+		return SC_OK;
+	for (int s = 0; s < JR_NSTREAMS; s++)
+		if (jr->out.len[s] != 0)
+			return sc_errorf(err, SC_ESTORE, "job %llu: output "
+			    "half read from the store",
+			    (unsigned long long)jr->id);
+	if ((r = store_read_output(srv->store, jr->id, 0, load_chunk, jr,
+	    err)) != SC_OK)
+		return r;
+	jr->out_in_store = false;
+	return SC_OK;
+}
+
 static void
 do_logs(struct conn *c, uint64_t id, const Wire__Logs *lg, struct jobrec *jr)
 {
 	struct sc_error err = { 0 };
-	struct watch *w = watch_add(c, jr, id, true);
+	struct watch *w;
 
-	if (w == NULL) {
+	if (load_stored_output(c->srv, jr, &err) != SC_OK) {
+		conn_send_error(c, id, &err);
+		return;
+	}
+	if ((w = watch_add(c, jr, id, true)) == NULL) {
 		sc_errorf(&err, SC_ENOMEM, "out of memory");
 		conn_send_error(c, id, &err);
 		return;
@@ -630,7 +879,7 @@ srv_dispatch(struct conn *c, const Wire__Request *req, struct sc_error *err)
 		send_info(c, req->id, jr);
 		break;
 	case WIRE__REQUEST__REQ_WAIT:
-		if (jr->ended)
+		if (end_told(jr))
 			send_info(c, req->id, jr);
 		else if (watch_add(c, jr, req->id, false) == NULL) {
 			sc_errorf(&e, SC_ENOMEM, "out of memory");
@@ -895,9 +1144,148 @@ free_dead(struct srv *srv)
 	}
 }
 
+/* Remember that jr was written in the open batch. */
+static int
+note_inbatch(struct srv *srv, struct jobrec *jr)
+{
+	if (jr->sbatch)
+		return SC_OK;
+	if (srv->ninbatch == srv->capinbatch) {
+		uint32_t ncap = srv->capinbatch ? srv->capinbatch * 2 : 256;
+		struct jobrec **nb = realloc(srv->inbatch, ncap * sizeof(*nb));
+
+		if (nb == NULL)
+			return SC_ENOMEM;
+		srv->inbatch = nb;
+		srv->capinbatch = ncap;
+	}
+	srv->inbatch[srv->ninbatch++] = jr;
+	jr->sbatch = true;
+	return SC_OK;
+}
+
+/*
+ * Write what the store lacks of one durable job, as one group: its output
+ * since the last write, then its snapshot (when no task is mid-slice) or,
+ * once it ended, its final record. After a crash the job resumes from a
+ * snapshot whose output is stored, never from one without. Returns true
+ * when jr may leave the write list (a job mid-slice runs again and comes
+ * back; a final record that failed stays to be tried again).
+ */
+static bool
+store_write(struct srv *srv, struct jobrec *jr)
+{
+	struct sc_error err = { 0 };
+	struct snapshot sn = { 0 };
+	struct logpos pos = jr->spos;
+	bool final = jr->ended;
+	int64_t started = jr->started_ms;
+	const char *data;
+	uint64_t off;
+	size_t len;
+	int s, r;
+
+	if (jr->sstate != JS_LIVE)
+		return jr->sstate != JS_PENDING;
+	if (!final && (jr->job == NULL || !snapshot_ready(jr->job)))
+		return true;
+	if (!final && snapshot_encode(jr->job, clock_delta(srv), &sn,
+	    &err) != SC_OK) {
+		log_warn("job %llu: %s; it keeps its previous snapshot",
+		    (unsigned long long)jr->id, err.msg);
+		return true;
+	}
+	if (started == 0 && jr->job != NULL && jr->job->started != 0)
+		started = to_epoch(srv, jr->job->started);
+	if (started != 0 && started < jr->created_ms)
+		started = jr->created_ms;
+	if ((r = store_group_begin(srv->store, &err)) == SC_OK) {
+		while (r == SC_OK &&
+		    jobs_next_chunk(jr, &pos, &s, &data, &len, &off))
+			r = store_put_output(srv->store, jr->id,
+			    s == JR_STDERR ? 2 : 1, data, len, &err);
+		if (r == SC_OK && started != 0 && !jr->start_stored)
+			r = store_start_job(srv->store, jr->id, started, &err);
+		if (r == SC_OK && final)
+			r = store_put_final(srv->store, jr->id, jr->fstatus,
+			    jr->ferror, jr->ended_ms, &err);
+		else if (r == SC_OK)
+			r = store_put_snapshot(srv->store, jr->id, sn.buf,
+			    sn.len, sn.tasks, sn.ntasks, epoch_ms(), &err);
+		r = store_group_end(srv->store, r, &err);
+	}
+	snapshot_free(&sn);
+	if (r == SC_OK && note_inbatch(srv, jr) != SC_OK)
+		r = sc_errorf(&err, SC_ENOMEM, "out of memory");
+	if (r != SC_OK) {
+		log_error("job %llu: storing its %s failed: %s",
+		    (unsigned long long)jr->id, final ? "final record" :
+		    "snapshot", err.msg);
+		if (final && r == SC_ENOTFOUND) {
+			/* a second final record is refused: the first stands */
+			jr->sstate = JS_FINAL;
+			tell_waiters(jr);
+		}
+		return !final || r == SC_ENOTFOUND;
+	}
+	jr->spos = pos;
+	if (started != 0 && !jr->start_stored) {
+		jr->start_stored = true;
+		jr->started_ms = started;	/* the time the store keeps */
+	}
+	jr->sfinal = final;
+	return true;
+}
+
+/*
+ * The turn's store work: write the jobs on the write list, commit the
+ * batch (running the submissions' callbacks), then settle the jobs written
+ * in it: committed, or, if the batch was lost, written again next turn
+ * from their last committed output.
+ */
+static void
+store_turn(struct srv *srv)
+{
+	struct jobrec *jr, *next, *list = srv->swrites;
+	struct sc_error err = { 0 };
+	bool ok;
+
+	if (srv->store == NULL)
+		return;
+	srv->swrites = NULL;
+	for (jr = list; jr != NULL; jr = next) {
+		next = jr->snext;
+		jr->swrite = false;
+		if (!store_write(srv, jr))
+			swrite_add(srv, jr);
+	}
+	if (!(ok = store_commit(srv->store, &err) == SC_OK))
+		log_error("%s", err.msg);
+	for (uint32_t i = 0; i < srv->ninbatch; i++) {
+		jr = srv->inbatch[i];
+		jr->sbatch = false;
+		if (!ok) {
+			jr->spos = jr->cpos;
+			jr->sfinal = false;
+			swrite_add(srv, jr);
+			continue;
+		}
+		jr->cpos = jr->spos;
+		if (jr->sfinal) {
+			jr->sfinal = false;
+			jr->sstate = JS_FINAL;
+			free(jr->ferror);
+			jr->ferror = NULL;
+			tell_waiters(jr);
+		}
+	}
+	srv->ninbatch = 0;
+}
+
 void
 srv_before_sleep(struct srv *srv)
 {
+	store_turn(srv);
 	while (srv->dirty != NULL) {
 		struct jobrec *jr = srv->dirty;
 		struct watch *w, *next;
@@ -927,6 +1315,18 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct srv *srv = arg;
+	struct sc_error err = { 0 };
+	uint32_t n;
+
+	if (srv->store != NULL && ++srv->ticks >= RETAIN_EVERY_S) {
+		srv->ticks = 0;
+		if (store_retain(srv->store, epoch_ms(), RETAIN_MAX, &n,
+		    &err) != SC_OK)
+			log_warn("retention: %s", err.msg);
+		else if (n > 0)
+			log_debug("retention: %u ended jobs deleted from the "
+			    "store", n);
+	}
 
 	jobs_expire(&srv->jobs, &srv->tenants, srv->cfg->store.retention_count,
 	    srv->cfg->store.retention_ms, epoch_ms());
@@ -994,6 +1394,227 @@ srv_reload(struct srv *srv)
 	log_info("configuration reloaded from %s", srv->opts.config);
 }
 
+/* Recovery */
+
+static int
+recover_chunk(void *arg, uint64_t seq, int stream, const uint8_t *buf,
+    size_t len)
+{
+	struct jobrec *jr = arg;
+
+	jobs_output(jr, stream == 2 ? JR_STDERR : JR_STDOUT,
+	    (const char *)buf, len, the->cfg->limits.output_per_job);
+	return SC_OK;
+}
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+struct recovery {
+	struct srv *srv;		/* the server */
+	uint32_t nlive;			/* live jobs restored */
+	uint32_t nended;		/* ended jobs listed */
+	uint32_t nfailed;		/* live jobs that could not be */
+	struct sc_error *err;		/* why the walk stopped */
+	uint8_t hash[STORE_HASH_BYTES];	/* module of the last job restored */
+	struct prog *prog;		/* it, verified (a reference) */
+	int64_t delta;			/* clock_delta() at start */
+};
+
+/* Bring a live job back: its module from the store, verified again, and
+ * either a fresh start (no snapshot yet) or its last snapshot. Jobs of
+ * one program usually come in a row: the last module is kept. */
+static int
+restore(struct recovery *rc, struct jobrec *jr, const struct store_job *sj,
+    const uint8_t *snap, size_t len, struct sc_error *err)
+{
+	struct srv *srv = rc->srv;
+	struct job_hooks hooks = { on_output, on_done, jr };
+	int64_t delta = rc->delta, dl;
+	struct sc_error e = { 0 };
+	struct module *m = NULL;
+	struct prog *p = NULL;
+	struct job *j = NULL;
+	uint8_t *mb = NULL;
+	size_t ml = 0;
+	int r;
+
+	if (rc->prog != NULL && memcmp(rc->hash, sj->module,
+	    STORE_HASH_BYTES) == 0) {
+		p = rc->prog;
+		goto have;
+	}
+	if ((r = store_get_module(srv->store, sj->module, &mb, &ml, err)) !=
+	    SC_OK)
+		return r;
+	if (modio_decode(mb, ml, &m, &e) != SC_OK ||
+	    verify_module(m, &e) != SC_OK) {
+		free(mb);
+		module_free(m);
+		return sc_errorf(err, SC_EBADMOD, "its module is bad: %s",
+		    e.msg);
+	}
+	free(mb);
+	for (uint32_t i = 0; i < m->nexterns; i++)
+		if (cfg_allow_extern(srv->cfg, &m->externs[i], err) != SC_OK) {
+			module_free(m);
+			return SC_EDENIED;
+		}
+	if ((r = prog_new(m, module_free, &p, err)) != SC_OK) {
+		module_free(m);
+		return r;
+	}
+	prog_unref(rc->prog);
+	rc->prog = p;			/* the cache's reference */
+	memcpy(rc->hash, sj->module, STORE_HASH_BYTES);
+have:
+	if (snap == NULL) {
+		r = sched_submit(srv->sched, p, sj->tenant, &hooks, &j, err);
+		dl = sat_add(sj->created_ms, sj->timeout_ms);
+	} else
+		r = snapshot_decode(srv->sched, p, sj->tenant, &hooks, snap,
+		    len, delta, &j, &dl, err);
+	if (r != SC_OK)
+		return r;
+	/* the deadline is wall time: it ran on while the daemon was down */
+	sched_set_deadline(srv->sched, j, dl == INT64_MAX ? INT64_MAX :
+	    sat_add(dl, -delta), sj->timeout_ms);
+	jr->job = j;
+	return SC_OK;
+}
+
+/* One job row at start: an ended job becomes an ended record whose output
+ * stays in the store until asked for; a live one resumes. */
+static int
+recover_one(void *arg, const struct store_job *sj, const uint8_t *snap,
+    size_t len)
+{
+	static const int state[] = {
+		[JOB_COMPLETED] = JR_COMPLETED, [JOB_FAILED] = JR_FAILED,
+		[JOB_CANCELLED] = JR_CANCELLED, [JOB_TIMEDOUT] = JR_TIMED_OUT,
+	};
+	static const int code[] = {
+		[JOB_COMPLETED] = SC_OK, [JOB_FAILED] = SC_ERUNTIME,
+		[JOB_CANCELLED] = SC_ECANCELLED, [JOB_TIMEDOUT] = SC_ETIMEOUT,
+	};
+	struct recovery *rc = arg;
+	struct srv *srv = rc->srv;
+	struct sc_error err = { 0 };
+	struct tenant_acct *tn = tenant_get(&srv->tenants, sj->tenant);
+	struct jobrec *jr;
+	const char *data;
+	uint64_t off;
+	size_t dlen;
+	int st = sj->status, s;
+
+	if (tn == NULL)
+		return sc_errorf(rc->err, SC_ENOMEM, "out of memory");
+	srv->jobs.next_id = sj->id;
+	if (jobs_new(&srv->jobs, tn, sj->name, strlen(sj->name), true,
+	    sj->created_ms, &jr, &err) != SC_OK &&
+	    (err.code != SC_EINVAL || jobs_new(&srv->jobs, tn, "", 0, true,
+	    sj->created_ms, &jr, &err) != SC_OK)) {
+		*rc->err = err;
+		return err.code;
+	}
+	jr->started_ms = sj->started_ms;
+	jr->start_stored = sj->started_ms != 0;
+	if (sj->state == STORE_ENDED) {
+		if (st < JOB_COMPLETED || st > JOB_TIMEDOUT)
+			st = JOB_FAILED;
+		jr->sstate = JS_FINAL;
+		jobs_end(&srv->jobs, jr, state[st], code[st],
+		    st == JOB_COMPLETED ? NULL : sj->error != NULL ?
+		    sj->error : "", NULL, sj->ended_ms);
+		for (s = 0; s < JR_NSTREAMS; s++) {
+			jr->out.total[s] = sj->out_kept[s] + sj->out_dropped[s];
+			jr->out.truncated[s] = sj->out_dropped[s] != 0;
+		}
+		jr->out_in_store = sj->out_kept[0] + sj->out_kept[1] != 0;
+		rc->nended++;
+		return SC_OK;
+	}
+	jr->sstate = JS_LIVE;
+	/* the committed output, then whatever the job prints again */
+	if (sj->out_kept[0] + sj->out_kept[1] != 0 &&
+	    store_read_output(srv->store, sj->id, 0, recover_chunk, jr,
+	    &err) != SC_OK) {
+		*rc->err = err;
+		return err.code;
+	}
+	for (s = 0; s < JR_NSTREAMS; s++) {
+		jr->out.total[s] += sj->out_dropped[s];
+		jr->out.truncated[s] |= sj->out_dropped[s] != 0;
+	}
+	/* everything read so far is committed: walk a reader to its end */
+	jobs_logpos(&jr->cpos, 0, 0);
+	while (jobs_next_chunk(jr, &jr->cpos, &s, &data, &dlen, &off))
+		;
+	jr->spos = jr->cpos;
+	if (restore(rc, jr, sj, snap, len, &err) != SC_OK) {
+		char msg[SC_ERRMSG_MAX + 64];
+
+		if (err.code == SC_ENOMEM || err.code == SC_ESTORE) {
+			*rc->err = err;		/* not the job's fault: stop */
+			return err.code;
+		}
+		snprintf(msg, sizeof(msg), "cannot be restored after the "
+		    "restart: %s", err.msg);
+		log_error("job %llu %s", (unsigned long long)jr->id, msg);
+		jr->fstatus = JOB_FAILED;
+		jr->ferror = strdup(msg);
+		jobs_end(&srv->jobs, jr, JR_FAILED, SC_ERUNTIME, msg, NULL,
+		    epoch_ms());
+		swrite_add(srv, jr);
+		rc->nfailed++;
+		return SC_OK;
+	}
+	rc->nlive++;
+	return SC_OK;
+}
+
+int
+srv_open_store(struct srv *srv, struct sc_error *err)
+{
+	struct recovery rc = { .srv = srv, .err = err };
+	const char *mp = getenv("SCRIPTD_STORE_MAX_PAGES");
+	struct store_opts o;
+	int64_t t0 = srv_now();
+	int r;
+
+	store_opts_default(&o);
+	o.synchronous = srv->cfg->store.synchronous;
+	o.retention_ms = srv->cfg->store.retention_ms;
+	o.retention_count = srv->cfg->store.retention_count;
+	o.output_max = srv->cfg->limits.output_per_job;
+	/* a test hook: a small database limit stands for a full disk */
+	if (mp != NULL && *mp != '\0')
+		o.max_pages = (uint32_t)strtoul(mp, NULL, 10);
+	if ((r = store_open(srv->cfg->daemon.db, &o, &srv->store, err)) !=
+	    SC_OK)
+		return r;
+	rc.delta = clock_delta(srv);
+	r = store_list_jobs(srv->store, recover_one, &rc, err);
+	prog_unref(rc.prog);
+	if (r != SC_OK) {
+		if (err->msg[0] == '\0')
+			sc_errorf(err, r, "database %s: restoring jobs failed "
+			    "(%s)", srv->cfg->daemon.db, sc_strerror(r));
+		return r;
+	}
+	log_info("database %s: %u live jobs restored, %u could not be, %u "
+	    "ended jobs kept, in %lld ms", srv->cfg->daemon.db, rc.nlive,
+	    rc.nfailed, rc.nended, (long long)(srv_now() - t0));
+	return SC_OK;
+}
+
 int
 srv_new(struct event_base *base, struct sched *s, struct cfg *cfg,
     const struct srv_opts *opts, struct srv **sp, struct sc_error *err)
@@ -1023,6 +1644,7 @@ srv_new(struct event_base *base, struct sched *s, struct cfg *cfg,
 	}
 	srv->cfg = cfg;
 	sched_set_spawn_hook(s, on_spawn, srv);
+	sched_set_ran_hook(s, on_ran);
 	the = srv;
 	*sp = srv;
 	return SC_OK;
@@ -1038,7 +1660,10 @@ srv_free(struct srv *srv)
 		conn_flush_now(srv->conns);
 		conn_close(srv->conns, "daemon stopping");
 	}
+	store_close(srv->store);	/* an open batch is lost: nothing acked */
+	srv->store = NULL;
 	free_dead(srv);
+	free(srv->inbatch);
 	if (srv->tick != NULL)
 		event_free(srv->tick);
 	if (relisten != NULL)
@@ -1046,6 +1671,8 @@ srv_free(struct srv *srv)
 	relisten = NULL;
 	if (srv->sched != NULL)
 		sched_set_spawn_hook(srv->sched, NULL, NULL);
+	if (srv->sched != NULL)
+		sched_set_ran_hook(srv->sched, NULL);
 	jobs_free(&srv->jobs);
 	tenants_free(&srv->tenants);
 	free(srv->cfg);

@@ -59,6 +59,12 @@ struct srv {
 	struct conn *dead;		/* closed, to free before sleeping */
 	struct jobrec *dirty;		/* records with news for readers */
 	struct event *tick;		/* once a second: retention */
+	uint32_t ticks;			/* seconds since the last store_retain */
+	struct store *store;		/* the durable store, or NULL */
+	struct jobrec *swrites;		/* durable jobs with something to store */
+	struct jobrec **inbatch;	/* written in the open batch */
+	uint32_t ninbatch;		/* ... */
+	uint32_t capinbatch;		/* room in inbatch */
 	bool ended_since_trim;		/* a job ended: check retention */
 	int64_t start_mono;		/* monotonic ms at start */
 	int64_t start_epoch;		/* epoch ms at start */
@@ -73,12 +79,18 @@ int srv_new(struct event_base *base, struct sched *s, struct cfg *cfg,
 /* Create the socket (unlinking a stale one nobody listens on), chmod it to
  * daemon.socket_mode, listen, and log "listening on PATH". */
 int srv_listen(struct srv *srv, struct sc_error *err) SC_MUST_CHECK;
+/* Open the store at daemon.db (a refusal, e.g. a corrupt file, is the
+ * error) and restore its jobs: live ones resume from their last snapshot,
+ * ended ones are listed again with their output read on demand. */
+int srv_open_store(struct srv *srv, struct sc_error *err) SC_MUST_CHECK;
 /* Stop accepting and remove the socket file. */
 void srv_stop_listening(struct srv *srv);
 /* Flush what is queued, close every connection, free everything. */
 void srv_free(struct srv *srv);
-/* Before the loop sleeps: stream news to log readers, free dead
- * connections, apply retention. */
+/* Before the loop sleeps: write the turn's snapshots, output and final
+ * records of durable jobs and commit the batch (acknowledging its
+ * submissions), stream news to log readers, free dead connections, apply
+ * retention. */
 void srv_before_sleep(struct srv *srv);
 /* SIGHUP: read the config again; keep the old one on error. */
 void srv_reload(struct srv *srv);

@@ -19,10 +19,14 @@
  *	finals(job, status, ended_ms, error)	exactly one per ended job
  */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -72,7 +76,7 @@ static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVE, ST_RELEASE, ST_UNDO,
 	ST_META_PUT, ST_MOD_PUT, ST_MOD_GET, ST_JOB_PUT, ST_JOB_START,
-	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_END, ST_SNAP_PUT, ST_SNAP_DEL,
+	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_ALL, ST_JOB_END, ST_SNAP_PUT, ST_SNAP_DEL,
 	ST_TASK_PUT, ST_TASK_DEL, ST_TIMER_PUT, ST_TIMER_DEL, ST_TIMERS,
 	ST_TASKS, ST_OUT_KEPT, ST_OUT_PUT, ST_OUT_COUNT, ST_OUT_GET,
 	ST_FINAL_PUT, ST_DOOM_TIME, ST_DOOM_COUNT, ST_DEL_OUT, ST_DEL_FINAL,
@@ -98,6 +102,8 @@ static const char *const sql[ST__COUNT] = {
 	[ST_JOB_GET] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE id = ?1",
 	[ST_JOB_LIVE] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
 	    " WHERE job = jobs.id) FROM jobs WHERE state = 0 ORDER BY id",
+	[ST_JOB_ALL] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
+	    " WHERE job = jobs.id) FROM jobs ORDER BY id",
 	[ST_JOB_END] = "UPDATE jobs SET state = 1, ended_ms = ?2, error = ?3"
 	    " WHERE id = ?1 AND state = 0",
 	[ST_SNAP_PUT] = "INSERT OR REPLACE INTO snapshots(job, taken_ms, bytes)"
@@ -170,6 +176,7 @@ struct store {
 	int64_t used_pages;		/* in use when room was measured */
 	int64_t max_pages;		/* max_page_count then */
 	int64_t page_size;		/* bytes per page */
+	int lockfd;			/* holds the daemon lock (flock), or -1 */
 };
 
 static long fault_countdown;
@@ -525,6 +532,24 @@ store_commit(struct store *s, struct sc_error *err)
 		p[i].fn(p[i].arg, SC_OK, NULL);
 	free(p);
 	return SC_OK;
+}
+
+uint64_t
+store_take_id(struct store *s)
+{
+	return s->next_id++;
+}
+
+int
+store_group_begin(struct store *s, struct sc_error *err)
+{
+	return item_begin(s, err);
+}
+
+int
+store_group_end(struct store *s, int r, struct sc_error *err)
+{
+	return item_end(s, r, err);
 }
 
 int
@@ -972,6 +997,15 @@ store_recover_jobs(struct store *s, store_job_fn fn, void *arg,
 }
 
 int
+store_list_jobs(struct store *s, store_job_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_ALL, err);
+
+	return st == NULL ? SC_ESTORE : walk_jobs(s, st, fn, arg, false, err);
+}
+
+int
 store_get_job(struct store *s, uint64_t id, store_job_fn fn, void *arg,
     struct sc_error *err)
 {
@@ -1224,6 +1258,7 @@ store_open(const char *path, const struct store_opts *o, struct store **sp,
 	else
 		store_opts_default(&s->opts);
 	s->seq = 1;
+	s->lockfd = -1;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -1236,6 +1271,25 @@ store_open(const char *path, const struct store_opts *o, struct store **sp,
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		r = sc_errorf(err, SC_ESTORE, "cannot open database %s for "
 		    "writing (the file is read-only)", path);
+		goto fail;
+	}
+	/*
+	 * One daemon per database: WAL lets a second writer in between our
+	 * transactions, and two daemons would both resume the same jobs. An
+	 * flock() on the file (independent of SQLite's fcntl() locks, which
+	 * readers such as `sqlite3 .backup` still get) says who owns it. The
+	 * descriptor stays open until store_close(), after SQLite's own, so
+	 * closing it never drops SQLite's locks.
+	 */
+	if ((s->lockfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		r = sc_errorf(err, SC_ESTORE, e == EWOULDBLOCK ?
+		    "database %s is locked by another process (is another "
+		    "scriptd running?): %s" : "cannot lock database %s: %s",
+		    path, e == EWOULDBLOCK ? "another process holds its lock" :
+		    strerror(e));
 		goto fail;
 	}
 	if ((rc = sqlite3_extended_result_codes(s->db, 1)) != SQLITE_OK ||
@@ -1272,6 +1326,8 @@ store_close(struct store *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);		/* NULL is a no-op */
+	if (s->lockfd >= 0)
+		close(s->lockfd);	/* after SQLite's: see store_open */
 	free(s->pend);
 	free(s->path);
 	free(s);

@@ -107,6 +107,16 @@ int store_on_commit(struct store *s, store_commit_fn fn, void *arg,
 /* A new job id, never reused, also after restarts and retention. */
 int store_alloc_job_id(struct store *s, uint64_t *idp, struct sc_error *err)
     SC_MUST_CHECK;
+/* An id for a job that is not stored (ephemeral): taken from the same
+ * counter, so stored jobs never get it; the counter is saved with the
+ * next batch that commits. */
+uint64_t store_take_id(struct store *s);
+/* Group the writes that follow into one unit of the batch: after
+ * store_group_end(s, r, err) with r != SC_OK none of them remains (a
+ * savepoint around the items' own). Returns r, or the undo's error. */
+int store_group_begin(struct store *s, struct sc_error *err) SC_MUST_CHECK;
+int store_group_end(struct store *s, int r, struct sc_error *err)
+    SC_MUST_CHECK;
 /* Queue a submission: the module (stored once by its SHA-256, written to
  * j->module here) and the job row (j->id from store_alloc_job_id). */
 int store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
@@ -139,6 +149,9 @@ int store_recover_timers(struct store *s, store_timer_fn fn, void *arg,
     struct sc_error *err) SC_MUST_CHECK;
 /* Every task row of live jobs, by job and task id. */
 int store_recover_tasks(struct store *s, store_task_fn fn, void *arg,
+    struct sc_error *err) SC_MUST_CHECK;
+/* Every job, live or ended, in id order, with its snapshot if any. */
+int store_list_jobs(struct store *s, store_job_fn fn, void *arg,
     struct sc_error *err) SC_MUST_CHECK;
 /* One job (live or ended); SC_ENOTFOUND if there is none. */
 int store_get_job(struct store *s, uint64_t id, store_job_fn fn, void *arg,
