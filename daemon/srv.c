@@ -1604,6 +1604,9 @@ srv_open_store(struct srv *srv, struct sc_error *err)
 	r = store_list_jobs(srv->store, recover_one, &rc, err);
 	prog_unref(rc.prog);
 	if (r != SC_OK) {
+		/* the start stops: write nothing (store_close rolls back) */
+		store_close(srv->store);
+		srv->store = NULL;
 		if (err->msg[0] == '\0')
 			sc_errorf(err, r, "database %s: restoring jobs failed "
 			    "(%s)", srv->cfg->daemon.db, sc_strerror(r));
@@ -1656,6 +1659,7 @@ srv_free(struct srv *srv)
 	if (srv == NULL)
 		return;
 	srv_stop_listening(srv);
+	store_turn(srv);		/* what is queued commits first */
 	while (srv->conns != NULL) {
 		conn_flush_now(srv->conns);
 		conn_close(srv->conns, "daemon stopping");
