@@ -208,6 +208,24 @@ resolve(struct checker *c, struct texpr *tx)
 	return o->t_error;
 }
 
+/* Warn about a call statement whose future nothing runs. */
+static void
+unused_future(struct checker *c, const struct node *s, const struct type *t)
+{
+	if (s->kind == N_EXPR_STMT && t->kind == TY_FUTURE &&
+	    s->a->kind == N_CALL)
+		diag_warning(c->d, s->pos, "this future is never run: add "
+		    "`await` (or pass it to spawn)");
+}
+
+/* The value of block b (type t) is thrown away: warn if it is a future. */
+static void
+discarded(struct checker *c, const struct node *b, const struct type *t)
+{
+	if (b != NULL && b->has_value && b->list.n > 0)
+		unused_future(c, b->list.items[b->list.n - 1], t);
+}
+
 /* Symbols and scopes */
 
 static struct sym *
@@ -839,8 +857,10 @@ check_if(struct checker *c, struct node *n, struct type *want)
 
 	expect_type(c, n->a, c->out->t_bool, "if condition");
 	t = block(c, n->b, want);
-	if (n->c == NULL)
+	if (n->c == NULL) {
+		discarded(c, n->b, t);
 		return set(n, c->out->t_unit);
+	}
 	e = n->c->kind == N_IF ? check_if(c, n->c, want) :
 	    block(c, n->c, want);
 	if ((j = join(t, e)) == NULL) {
@@ -861,7 +881,7 @@ loop_body(struct checker *c, struct node *n)
 
 	c->fx->loops++;
 	c->fx->broke = false;
-	block(c, n->b, c->out->t_unit);
+	discarded(c, n->b, block(c, n->b, c->out->t_unit));
 	broke = c->fx->broke;
 	c->fx->broke = outer;
 	c->fx->loops--;
@@ -1009,16 +1029,6 @@ expr(struct checker *c, struct node *n, struct type *want)
 	t = expr_kind(c, n, want);
 	c->depth--;
 	return t;
-}
-
-/* Warn about a call statement whose future nothing runs. */
-static void
-unused_future(struct checker *c, const struct node *s, const struct type *t)
-{
-	if (s->kind == N_EXPR_STMT && t->kind == TY_FUTURE &&
-	    s->a->kind == N_CALL)
-		diag_warning(c->d, s->pos, "this future is never run: add "
-		    "`await` (or pass it to spawn)");
 }
 
 /*
@@ -1194,16 +1204,17 @@ declare_extern(struct checker *c, struct extern_fn *e, uint32_t index)
 	for (uint32_t i = 0; i < e->nparams; i++) {
 		struct texpr *tx = e->params[i].texpr;
 
-		if (!ffi_type_ok(tx, false))
+		/* an unknown type is reported once, by resolve() */
+		s->params[i] = resolve(c, tx);
+		if (!is_err(s->params[i]) && !ffi_type_ok(tx, false))
 			diag_error(c->d, tx != NULL ? tx->pos : e->pos,
 			    "extern parameter '%s' must be int, i32, float, "
 			    "bool, string or ptr", e->params[i].name);
-		s->params[i] = resolve(c, tx);
 	}
-	if (!ffi_type_ok(e->ret, true))
+	s->type = resolve(c, e->ret);
+	if (!is_err(s->type) && !ffi_type_ok(e->ret, true))
 		diag_error(c->d, e->ret->pos, "extern '%s' must return int, "
 		    "i32, float, bool, string, ptr or ()", e->name);
-	s->type = resolve(c, e->ret);
 	e->sym = s;
 	add_global(c, s);
 }

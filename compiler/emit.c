@@ -624,7 +624,9 @@ assign(struct fnb *b, struct node *n, int dst)
 		} else
 			expr(b, n->b, reg);
 	} else {
-		int arr = operand(b, t->a, t->b);
+		/* a, i, v in order: an assignment in i or v must not redirect
+		 * the store */
+		int arr = operand(b, t->a, has_assign(t->b) ? t->b : n->b);
 		int idx = operand(b, t->b, n->b);
 		int v = expr(b, n->b, ANY);
 
