@@ -14,6 +14,7 @@
 #include "check.h"
 #include "diag.h"
 #include "lex.h"
+#include "modio.h"
 
 struct loop_ctx;
 
@@ -312,12 +313,23 @@ static struct sym *
 declare_local(struct checker *c, const char *name, struct pos pos,
     struct type *t, bool is_mut)
 {
-	struct sym *s = sym_new(c, SYM_LOCAL, name, pos);
+	struct sym *s;
+	uint32_t depth = c->fx->scope != NULL ? c->fx->scope->index + 1 : 1;
 
-	if (s == NULL)
+	/* Each local in scope holds a register until its block ends, so a
+	 * scope this deep could not be emitted anyway; the cap also keeps
+	 * the lookups in find_local() short. */
+	if (depth > SCOPE_LOCALS_MAX) {
+		diag_error(c->d, pos, "more than %u variables in scope: split "
+		    "the function (it may use at most %u registers)",
+		    SCOPE_LOCALS_MAX, FUNCTION_REGS_MAX);
+		return NULL;
+	}
+	if ((s = sym_new(c, SYM_LOCAL, name, pos)) == NULL)
 		return NULL;
 	s->type = t;
 	s->is_mut = is_mut;
+	s->index = depth;
 	s->next = c->fx->scope;
 	c->fx->scope = s;
 	return s;
@@ -1305,6 +1317,12 @@ check_program(struct program *p, struct arena *a, struct diags *d)
 		declare_extern(&c, p->externs[i], i);
 	for (uint32_t i = 0; i < p->nexterns; i++)
 		o->externs[o->nexterns++] = p->externs[i]->sym;
+	if (p->nfns >= MODULE_FUNCTIONS_MAX || p->nexterns > MODULE_EXTERNS_MAX) {
+		diag_error(d, (struct pos){ 0, 0 }, "%u functions and %u "
+		    "externs: a program may have at most %u of each",
+		    p->nfns, p->nexterns, MODULE_FUNCTIONS_MAX - 1);
+		return NULL;
+	}
 	for (uint32_t i = 0; i < p->nfns; i++)
 		if (declare_fn(&c, p->fns[i], o->nfns))
 			o->fns[o->nfns++] = p->fns[i]->sym;

@@ -57,7 +57,8 @@ struct sym {
 	struct type **params;		/* SYM_FN/EXTERN: parameter types */
 	uint32_t nparams;
 	uint32_t index;			/* SYM_FN: function index; SYM_EXTERN:
-					   extern index */
+					   extern index; SYM_LOCAL: locals in
+					   scope up to this one */
 	struct fn_decl *fn;		/* SYM_FN */
 	struct extern_fn *ext;		/* SYM_EXTERN */
 	int reg;			/* SYM_LOCAL: register (emit.c) */
@@ -81,6 +82,8 @@ struct checked {
 /* Depth of the expression tree (nesting plus operator chains like
  * 1 + 1 + ...), which bounds the recursion of checking and emission. */
 #define CHECK_DEPTH_MAX		1000
+/* Locals in scope at once (each holds one of a function's registers). */
+#define SCOPE_LOCALS_MAX	1000
 
 /* Check p. Returns NULL when errors were recorded (or the arena failed). */
 struct checked *check_program(struct program *p, struct arena *a,

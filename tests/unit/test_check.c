@@ -239,7 +239,7 @@ caret_lines(void)
 static void
 deep_chains(void)
 {
-	size_t n = 100000, cap = n * 4 + 64, off;
+	size_t n = 100000, cap = n * 16 + 64, off;
 	char *src = malloc(cap), *big = malloc(8192);
 
 	if (src == NULL || big == NULL)
@@ -255,6 +255,14 @@ deep_chains(void)
 		off += (size_t)snprintf(src + off, cap - off, " && true");
 	snprintf(src + off, cap - off, "\nprintln(x)\n");
 	CHECK_STR_EQ(diags_of(src, big, 8192), "");
+	/* 50,000 locals in one scope: capped early, not a quadratic crawl */
+	off = (size_t)snprintf(src, cap, "let v0 = 1\n");
+	for (size_t i = 1; i < 50000 && off + 32 < cap; i++)
+		off += (size_t)snprintf(src + off, cap - off, "let v%zu = v0\n",
+		    i);
+	CHECK_STR_CONTAINS(diags_of(src, big, 8192), "1001:1: error: more "
+	    "than 1000 variables in scope: split the function (it may use at "
+	    "most 256 registers)");
 	free(src);
 	free(big);
 }
