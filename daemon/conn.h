@@ -51,6 +51,7 @@ struct conn {
 	int64_t paused_since;		/* ms reading stopped, or 0 */
 	int64_t closing_since;		/* ms CONN_CLOSING began */
 	uint32_t npending;		/* waits and log reads in flight */
+	uint32_t nwatches;		/* of which Waits and Logs (capped) */
 	bool eof;			/* the client sent all it will send */
 	struct watch *watches;		/* the server's, for this conn */
 	struct conn *next;		/* server's list of connections */

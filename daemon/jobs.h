@@ -83,6 +83,7 @@ struct jobrec {
 	struct job *job;		/* scheduler job while live, else NULL */
 	struct jobout out;		/* captured output */
 	void *watchers;			/* the server's waiters and readers */
+	uint32_t nreaders;		/* of which Logs readers */
 	struct jobrec *hnext;		/* hash chain */
 	struct jobrec *newer;		/* every job, by id */
 	struct jobrec *older;		/* ... */

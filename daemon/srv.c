@@ -42,6 +42,7 @@
 #define RELISTEN_MS	100		/* accept failed (EMFILE): retry */
 #define RETAIN_EVERY_S	5		/* seconds between store_retain calls */
 #define RETAIN_MAX	1000u		/* jobs one store_retain deletes */
+#define WATCH_MAX	1024u		/* pending Waits and Logs per connection */
 
 /* A durable submission waiting for its batch to commit. */
 struct pend {
@@ -108,13 +109,23 @@ srv_vm_limits(const struct cfg *c, struct vm_limits *lim)
 
 /* Watches */
 
+/* A watch of jr for request req; NULL with err set when refused. The cap
+ * bounds what one connection can make the daemon keep by pipelining. */
 static struct watch *
-watch_add(struct conn *c, struct jobrec *jr, uint64_t req, bool logs)
+watch_add(struct conn *c, struct jobrec *jr, uint64_t req, bool logs,
+    struct sc_error *err)
 {
-	struct watch *w = calloc(1, sizeof(*w));
+	struct watch *w;
 
-	if (w == NULL)
+	if (c->nwatches >= WATCH_MAX) {
+		sc_errorf(err, SC_ELIMIT, "too many pending waits on this "
+		    "connection (limit %u)", WATCH_MAX);
 		return NULL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		sc_errorf(err, SC_ENOMEM, "out of memory");
+		return NULL;
+	}
 	w->c = c;
 	w->jr = jr;
 	w->req = req;
@@ -127,6 +138,8 @@ watch_add(struct conn *c, struct jobrec *jr, uint64_t req, bool logs)
 	if (w->cnext != NULL)
 		w->cnext->cprev = w;
 	c->watches = w;
+	jr->nreaders += logs;
+	c->nwatches++;
 	c->npending++;
 	conn_rearm(c);
 	return w;
@@ -149,6 +162,8 @@ watch_del(struct watch *w)
 		c->watches = w->cnext;
 	if (w->cnext != NULL)
 		w->cnext->cprev = w->cprev;
+	w->jr->nreaders -= w->logs;
+	c->nwatches--;
 	c->npending--;
 	if (c->npending == 0)
 		c->last_active = srv_now();	/* idle from now on */
@@ -159,7 +174,8 @@ watch_del(struct watch *w)
 static void
 mark_dirty(struct srv *srv, struct jobrec *jr)
 {
-	if (jr->dirty || jr->watchers == NULL)
+	/* only readers care about new output; once per turn, not per print */
+	if (jr->dirty || jr->nreaders == 0)
 		return;
 	jr->dirty = true;
 	jr->dnext = srv->dirty;
@@ -788,8 +804,7 @@ do_logs(struct conn *c, uint64_t id, const Wire__Logs *lg, struct jobrec *jr)
 		conn_send_error(c, id, &err);
 		return;
 	}
-	if ((w = watch_add(c, jr, id, true)) == NULL) {
-		sc_errorf(&err, SC_ENOMEM, "out of memory");
+	if ((w = watch_add(c, jr, id, true, &err)) == NULL) {
 		conn_send_error(c, id, &err);
 		return;
 	}
@@ -881,10 +896,8 @@ srv_dispatch(struct conn *c, const Wire__Request *req, struct sc_error *err)
 	case WIRE__REQUEST__REQ_WAIT:
 		if (end_told(jr))
 			send_info(c, req->id, jr);
-		else if (watch_add(c, jr, req->id, false) == NULL) {
-			sc_errorf(&e, SC_ENOMEM, "out of memory");
+		else if (watch_add(c, jr, req->id, false, &e) == NULL)
 			conn_send_error(c, req->id, &e);
-		}
 		break;
 	case WIRE__REQUEST__REQ_CANCEL:
 		do_cancel(c, req->id, jr);
@@ -1292,7 +1305,8 @@ srv_before_sleep(struct srv *srv)
 
 		srv->dirty = jr->dnext;
 		jr->dirty = false;
-		for (w = jr->watchers; w != NULL; w = next) {
+		for (w = jr->watchers; w != NULL && jr->nreaders > 0;
+		    w = next) {
 			next = w->jnext;
 			if (w->logs) {
 				struct conn *c = w->c;
