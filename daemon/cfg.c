@@ -125,6 +125,8 @@ static const struct key keys[] = {
 	    1000),
 	NUM("tenant", "max_timers", K_COUNT, tenant.max_timers, 1, 1000000,
 	    1000),
+	NUM("tenant", "max_connections", K_COUNT, tenant.max_connections, 1,
+	    100000, 64),
 	NUM("tenant", "spawn_rate", K_COUNT, tenant.spawn_rate, 1, 10000000,
 	    1000),
 	NUM("tenant", "spawn_burst", K_COUNT, tenant.spawn_burst, 1,

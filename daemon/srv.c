@@ -952,17 +952,15 @@ srv_conn_drained(struct srv *srv, struct conn *c)
 
 /* Refuse a connection at accept: one Error frame, then close. */
 static void
-refuse(int fd, uint32_t limit)
+refuse(int fd, const struct sc_error *err)
 {
 	Wire__Reply r = WIRE__REPLY__INIT;
 	Wire__Error e = WIRE__ERROR__INIT;
-	struct sc_error err;
 	uint8_t *buf;
 	size_t len;
 
-	sc_errorf(&err, SC_ELIMIT, "connection limit (%u) reached", limit);
-	e.code = err.code;
-	e.message = err.msg;
+	e.code = err->code;
+	e.message = (char *)(uintptr_t)err->msg;
 	r.result_case = WIRE__REPLY__RESULT_ERROR;
 	r.error = &e;
 	if (conn_pack(&r, &buf, &len) == SC_OK) {
@@ -972,6 +970,25 @@ refuse(int fd, uint32_t limit)
 		free(buf);
 	}
 	close(fd);
+}
+
+/*
+ * Connections one uid may hold: tenant.max_connections, and never more
+ * than half of the daemon's, so that one tenant cannot take every slot
+ * and lock the others out. Root and admins are held to the global limit
+ * only (they are trusted, and must be able to get in to look).
+ */
+static uint32_t
+tenant_conn_limit(const struct cfg *cfg, uint32_t uid)
+{
+	uint32_t half = cfg->limits.max_connections / 2;
+
+	if (uid == 0 || tenant_is_admin(cfg, uid))
+		return cfg->limits.max_connections;
+	if (half < 1)
+		half = 1;
+	return cfg->tenant.max_connections < half ?
+	    cfg->tenant.max_connections : half;
 }
 
 static void
@@ -990,25 +1007,31 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (srv->nconns >= srv->cfg->limits.max_connections) {
+	if ((tn = tenant_get(&srv->tenants, uid)) == NULL) {
+		log_warn("connection from uid %u refused: out of memory", uid);
+		close(fd);
+		return;
+	}
+	if (srv->nconns >= srv->cfg->limits.max_connections)
+		sc_errorf(&err, SC_ELIMIT, "connection limit (%u) reached",
+		    srv->cfg->limits.max_connections);
+	else if (tn->nconns >= tenant_conn_limit(srv->cfg, uid))
+		sc_errorf(&err, SC_ELIMIT, "tenant %u: connection limit (%u) "
+		    "reached (tenant.max_connections)", uid,
+		    tenant_conn_limit(srv->cfg, uid));
+	if (err.code != SC_OK) {
 		srv->st.conns_refused++;
 		/* one line a second at most: a flood must not flood the log */
 		if (srv_now() - refused_logged >= 1000) {
-			log_warn("connection from uid %u pid %d refused: "
-			    "connection limit (%u) reached (%llu more refused "
-			    "since the last such line)", uid, (int)pid,
-			    srv->cfg->limits.max_connections,
+			log_warn("connection from uid %u pid %d refused: %s "
+			    "(%llu more refused since the last such line)",
+			    uid, (int)pid, err.msg,
 			    (unsigned long long)refused_quiet);
 			refused_logged = srv_now();
 			refused_quiet = 0;
 		} else
 			refused_quiet++;
-		refuse(fd, srv->cfg->limits.max_connections);
-		return;
-	}
-	if ((tn = tenant_get(&srv->tenants, uid)) == NULL) {
-		log_warn("connection from uid %u refused: out of memory", uid);
-		close(fd);
+		refuse(fd, &err);
 		return;
 	}
 	if (conn_new(srv, fd, uid, pid, &c, &err) != SC_OK) {
