@@ -111,6 +111,8 @@ static const struct key keys[] = {
 	    4 * KIB, 64 * MIB, 8 * MIB),
 	NUM("limits", "max_connections", K_COUNT, limits.max_connections, 1,
 	    100000, 1024),
+	NUM("limits", "max_buffered_input", K_SIZE, limits.max_buffered_input,
+	    64 * KIB, 64 * GIB, 64 * MIB),
 	NUM("limits", "idle_timeout", K_DUR, limits.idle_timeout_ms, SEC,
 	    DAY, 300 * SEC),
 	NUM("limits", "frame_timeout", K_DUR, limits.frame_timeout_ms, 100,

@@ -74,6 +74,7 @@ struct cfg {
 		uint64_t max_module_size;	/* encoded module bytes */
 		uint64_t max_request_size;	/* request frame bytes */
 		uint32_t max_connections;	/* open client connections */
+		uint64_t max_buffered_input;	/* request bytes, all conns */
 		uint64_t idle_timeout_ms;	/* idle connection closed */
 		uint64_t frame_timeout_ms;	/* partial frame deadline */
 		uint64_t sleep_max_ms;		/* longest sleep(ms) */

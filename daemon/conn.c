@@ -2,8 +2,11 @@
  * Client connections. Frames are cut from the bufferevent's input with
  * frame_parse() on the 4-byte header first, so an oversized length is
  * refused before its body is read or any memory is set aside for it; the
- * input buffer's high watermark is the request cap, so libevent itself
- * never buffers more than one maximal frame. A per-connection timer
+ * input buffer's high watermark is the request cap (CONN_HELLO_MAX before
+ * Hello), so libevent itself never buffers more than one maximal frame.
+ * The bytes buffered over all connections are kept under
+ * limits.max_buffered_input: a connection whose input would pass it is
+ * failed, so many partial frames cannot add up. A per-connection timer
  * enforces, whichever applies: the partial-frame deadline (slowloris), the
  * idle deadline (no bytes and no request in flight), the stall deadline
  * (the client stopped reading replies) and the closing grace period.
@@ -67,9 +70,10 @@ conn_new(struct srv *srv, int fd, uint32_t uid, pid_t pid, struct conn **cp,
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	/* never buffer more than one maximal request */
+	/* never buffer more than one maximal request; before Hello, a
+	 * small one */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    srv->cfg->limits.max_request_size + FRAME_HEADER_SIZE);
+	    CONN_HELLO_MAX + FRAME_HEADER_SIZE);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTBUF_HIGH / 2, 0);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
 		conn_free(c);
@@ -85,6 +89,7 @@ conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
+	c->srv->inbytes -= c->inbytes;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->timer != NULL)
@@ -266,17 +271,52 @@ be32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* The daemon-wide budget for buffered request bytes: never less than one
+ * maximal request. */
+static uint64_t
+input_budget(const struct cfg *cfg)
+{
+	uint64_t min = cfg->limits.max_request_size + FRAME_HEADER_SIZE;
+
+	return cfg->limits.max_buffered_input > min ?
+	    cfg->limits.max_buffered_input : min;
+}
+
+/* Bring c's share of srv->inbytes up to date with its input buffer. */
+static void
+account(struct conn *c)
+{
+	size_t len = evbuffer_get_length(bufferevent_get_input(c->bev));
+
+	c->srv->inbytes = c->srv->inbytes - c->inbytes + len;
+	c->inbytes = len;
+}
+
 /* Handle up to CONN_FRAMES_PER_WAKEUP whole frames from the input. */
 static void
 process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t max = c->srv->cfg->limits.max_request_size;
+	const struct cfg *cfg = c->srv->cfg;
 	int budget = CONN_FRAMES_PER_WAKEUP;
 	struct sc_error err = { 0 };
 
+	account(c);
+	if (c->srv->inbytes > input_budget(cfg) && c->inbytes > 0 &&
+	    (c->state == CONN_OPEN || c->state == CONN_HELLO)) {
+		sc_errorf(&err, SC_ELIMIT, "request bytes buffered by all "
+		    "connections exceed limits.max_buffered_input (%llu "
+		    "bytes): connection dropped",
+		    (unsigned long long)input_budget(cfg));
+		c->srv->st.frames_rejected++;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		account(c);
+		conn_fail(c, &err);
+		return;
+	}
 	while (c->state == CONN_OPEN || c->state == CONN_HELLO) {
 		size_t len = evbuffer_get_length(in), off, blen, flen;
+		bool hello = c->state == CONN_HELLO;
 		Wire__Request *req = NULL;
 		const uint8_t *p;
 		int r;
@@ -301,7 +341,13 @@ process(struct conn *c)
 		p = evbuffer_pullup(in, len < FRAME_HEADER_SIZE ? (ev_ssize_t)len :
 		    FRAME_HEADER_SIZE);
 		r = frame_parse(p, len < FRAME_HEADER_SIZE ? len :
-		    FRAME_HEADER_SIZE, max, &off, &blen, &err);
+		    FRAME_HEADER_SIZE, cfg->limits.max_request_size, &off,
+		    &blen, &err);
+		if (r >= 0 && hello && len >= FRAME_HEADER_SIZE &&
+		    be32(p) > CONN_HELLO_MAX)
+			r = sc_errorf(&err, SC_ELIMIT, "first frame (Hello) of "
+			    "%u bytes exceeds the limit before Hello (%u "
+			    "bytes)", be32(p), CONN_HELLO_MAX);
 		if (r < 0) {
 			c->srv->st.frames_rejected++;
 			conn_fail(c, &err);
@@ -335,10 +381,15 @@ process(struct conn *c)
 		frame_msg_free(req);
 		if (r != SC_OK) {
 			c->srv->st.frames_rejected++;
+			account(c);
 			conn_fail(c, &err);
 			return;
 		}
+		if (hello && c->state == CONN_OPEN)
+			bufferevent_setwatermark(c->bev, EV_READ, 0,
+			    cfg->limits.max_request_size + FRAME_HEADER_SIZE);
 	}
+	account(c);
 	/* the client is done sending: serve what came whole, then close */
 	if (c->eof && (c->state == CONN_OPEN || c->state == CONN_HELLO) &&
 	    !evtimer_pending(c->resume, NULL) && c->paused_since == 0) {

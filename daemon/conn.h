@@ -24,6 +24,7 @@
 #define CONN_OUTBUF_HIGH	(1u << 20)	/* stop reading requests */
 #define CONN_OUTBUF_MAX		(16u << 20)	/* close the connection */
 #define CONN_CLOSE_GRACE_MS	2000		/* to drain the last replies */
+#define CONN_HELLO_MAX		(64u << 10)	/* first frame (Hello) bytes */
 
 enum conn_state {
 	CONN_HELLO,			/* waiting for Hello */
@@ -52,6 +53,7 @@ struct conn {
 	int64_t closing_since;		/* ms CONN_CLOSING began */
 	uint32_t npending;		/* waits and log reads in flight */
 	uint32_t nwatches;		/* of which Waits and Logs (capped) */
+	size_t inbytes;			/* counted in srv->inbytes */
 	bool eof;			/* the client sent all it will send */
 	struct watch *watches;		/* the server's, for this conn */
 	struct conn *next;		/* server's list of connections */

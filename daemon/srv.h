@@ -55,6 +55,7 @@ struct srv {
 	struct jobs jobs;		/* every job kept */
 	struct conn *conns;		/* open connections */
 	uint32_t nconns;		/* ... */
+	uint64_t inbytes;		/* request bytes buffered, all conns */
 	uint64_t next_conn;		/* connection serial numbers */
 	struct conn *dead;		/* closed, to free before sleeping */
 	struct jobrec *dirty;		/* records with news for readers */

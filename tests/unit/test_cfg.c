@@ -77,6 +77,7 @@ test_defaults(void)
 	CHECK_INT_EQ(c->limits.max_module_size, 4 << 20);
 	CHECK_INT_EQ(c->limits.max_request_size, 8 << 20);
 	CHECK_INT_EQ(c->limits.max_connections, 1024);
+	CHECK_INT_EQ(c->limits.max_buffered_input, 64 << 20);
 	CHECK_INT_EQ(c->limits.idle_timeout_ms, 300000);
 	CHECK_INT_EQ(c->limits.frame_timeout_ms, 10000);
 	CHECK_INT_EQ(c->limits.sleep_max_ms, 30LL * 86400 * 1000);
@@ -144,6 +145,7 @@ static const char every_key[] =
     "max_module_size = 1024\n"
     "max_request_size = 66K   # module + 64K at least\n"
     "max_connections = 3\n"
+    "max_buffered_input = 1G\n"
     "idle_timeout = 1500s\n"
     "frame_timeout = 250ms\n"
     "sleep_max = 2d\n"
@@ -206,6 +208,7 @@ test_every_key(void)
 	CHECK_INT_EQ(c->limits.max_module_size, 1024);
 	CHECK_INT_EQ(c->limits.max_request_size, 66 * 1024);
 	CHECK_INT_EQ(c->limits.max_connections, 3);
+	CHECK_INT_EQ(c->limits.max_buffered_input, 1 << 30);
 	CHECK_INT_EQ(c->limits.idle_timeout_ms, 1500000);
 	CHECK_INT_EQ(c->limits.frame_timeout_ms, 250);
 	CHECK_INT_EQ(c->limits.sleep_max_ms, 2 * 86400000LL);
@@ -235,7 +238,7 @@ test_every_key(void)
 	CHECK_STR_EQ(a->symbol, "cos");
 	CHECK(a->nparams == 1 && a->params[0] == CT_DOUBLE);
 	CHECK_INT_EQ(a->ret, CT_DOUBLE);
-	CHECK_INT_EQ(a->line, 40);
+	CHECK_INT_EQ(a->line, 41);
 	a = &c->ffi.allow[1];
 	CHECK_STR_EQ(a->library, "/usr/lib/libx.so");
 	CHECK_STR_EQ(a->symbol, "x_open");
