@@ -124,6 +124,10 @@ jobs_new(struct jobs *js, struct tenant_acct *tn, const char *name,
 	js->n++;
 	js->nlive++;
 	tn->njobs++;
+	jr->lnext = tn->live_head;
+	if (jr->lnext != NULL)
+		jr->lnext->lprev = jr;
+	tn->live_head = jr;
 	*jrp = jr;
 	return SC_OK;
 }
@@ -148,12 +152,26 @@ unlink_rec(struct jobs *js, struct jobrec *jr)
 	js->n--;
 }
 
+/* Take a record that ends or goes off its tenant's live list. */
+static void
+live_unlink(struct jobrec *jr)
+{
+	if (jr->lprev != NULL)
+		jr->lprev->lnext = jr->lnext;
+	else
+		jr->tn->live_head = jr->lnext;
+	if (jr->lnext != NULL)
+		jr->lnext->lprev = jr->lprev;
+	jr->lnext = jr->lprev = NULL;
+}
+
 void
 jobs_discard(struct jobs *js, struct jobrec *jr)
 {
 	if (SC_NEVER(jr->ended))
 		return;
 	unlink_rec(js, jr);
+	live_unlink(jr);
 	js->nlive--;
 	jr->tn->njobs--;
 	rec_free(jr);
@@ -339,7 +357,10 @@ jobs_end(struct jobs *js, struct jobrec *jr, int state, int32_t code,
 		}
 	js->nlive--;
 	tn->njobs--;
+	live_unlink(jr);
 	tn->nended++;
+	if (state >= JR_COMPLETED && state <= JR_TIMED_OUT)
+		tn->nended_by[state - JR_COMPLETED]++;
 	tn->ended_bytes += kept;
 	js->kept_bytes += kept;
 	jr->enext = NULL;
@@ -360,6 +381,8 @@ jobs_drop(struct jobs *js, struct jobrec *jr)
 	unlink_rec(js, jr);
 	ended_unlink(jr);
 	jr->tn->nended--;
+	if (jr->state >= JR_COMPLETED && jr->state <= JR_TIMED_OUT)
+		jr->tn->nended_by[jr->state - JR_COMPLETED]--;
 	jr->tn->ended_bytes -= kept;
 	js->kept_bytes -= kept;
 	rec_free(jr);

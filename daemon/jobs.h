@@ -89,6 +89,8 @@ struct jobrec {
 	struct jobrec *older;		/* ... */
 	struct jobrec *enext;		/* tenant's ended list, oldest first */
 	struct jobrec *eprev;		/* ... */
+	struct jobrec *lnext;		/* tenant's live list while live */
+	struct jobrec *lprev;		/* ... */
 	struct jobrec *dnext;		/* the server's dirty list */
 	bool dirty;			/* on the dirty list */
 	/* durable jobs (srv.c keeps these; docs/durability.md) */

@@ -821,10 +821,20 @@ do_stats(struct conn *c, uint64_t id)
 	Wire__Reply r = WIRE__REPLY__INIT;
 	Wire__StatsReply sr = WIRE__STATS_REPLY__INIT;
 	uint64_t by[JR_TIMED_OUT + 1] = { 0 };
+	struct tenant_acct *tn;
 
-	for (struct jobrec *jr = srv->jobs.newest; jr != NULL; jr = jr->older)
-		if (admin || jr->tn->uid == c->uid)
-			by[job_state(jr)]++;
+	/* ended jobs are counted as they end and expire; live ones are
+	 * few (tenant.max_jobs): O(tenants + live jobs), not O(kept jobs) */
+	for (size_t i = 0; i < TENANT_BUCKETS; i++)
+		for (tn = srv->tenants.tab[i]; tn != NULL; tn = tn->next) {
+			if (!admin && tn->uid != c->uid)
+				continue;
+			for (int s = 0; s < TENANT_END_STATES; s++)
+				by[JR_COMPLETED + s] += tn->nended_by[s];
+			for (struct jobrec *jr = tn->live_head; jr != NULL;
+			    jr = jr->lnext)
+				by[job_state(jr)]++;
+		}
 	sr.tasks_live = admin ? sched_live_tasks(srv->sched) :
 	    sched_tenant_tasks(srv->sched, c->uid);
 	sr.jobs_queued = by[JR_QUEUED];

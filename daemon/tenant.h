@@ -17,6 +17,7 @@
 #include "quota.h"
 
 #define TENANT_BUCKETS	256		/* hash buckets (chained) */
+#define TENANT_END_STATES 4		/* JR_COMPLETED .. JR_TIMED_OUT */
 
 struct jobrec;
 
@@ -24,6 +25,7 @@ struct tenant_acct {
 	uint32_t uid;			/* the tenant */
 	uint32_t njobs;			/* live (not ended) jobs */
 	uint32_t nended;		/* ended jobs kept */
+	uint32_t nended_by[TENANT_END_STATES];	/* ... by state - COMPLETED */
 	uint32_t nconns;		/* open connections */
 	uint64_t ended_bytes;		/* output bytes its ended jobs keep */
 	struct bucket submit;		/* submissions per second */
@@ -31,6 +33,7 @@ struct tenant_acct {
 	struct bucket ext;		/* extern calls per second */
 	struct jobrec *ended_head;	/* ended jobs kept, oldest first */
 	struct jobrec *ended_tail;	/* ... */
+	struct jobrec *live_head;	/* live (not ended) jobs */
 	struct tenant_acct *next;	/* hash chain; every tenant (list) */
 };
 
