@@ -6,6 +6,7 @@
  */
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -13,12 +14,35 @@
 #include "loop.h"
 #include "srv.h"
 
+#define TURN_VM_NS	2000000		/* VM time per turn, then the network */
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * At most SCHED_SLICES_PER_TURN slices, and no more once TURN_VM_NS has
+ * passed: fuel bounds a slice's instructions, not its time (a large string
+ * copy is one instruction), so without the clock 64 slow slices would keep
+ * every other tenant's request waiting for their sum.
+ */
 static void
 run_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop *l = arg;
-	int n = sched_run(l->sched, SCHED_SLICES_PER_TURN);
+	int64_t t0 = mono_ns();
+	int n = 0, r;
 
+	do {
+		if ((r = sched_run(l->sched, 1)) == 0)
+			break;
+		n += r;
+	} while (n < SCHED_SLICES_PER_TURN && mono_ns() - t0 < TURN_VM_NS);
 	if (l->srv != NULL)
 		l->srv->st.slices_total += (uint64_t)n;
 }
