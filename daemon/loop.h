@@ -4,8 +4,7 @@
  * log news and frees closed connections; the loop then arms its one timer
  * for the scheduler's earliest timer or job deadline). VM work runs as the
  * "run" event, at most SCHED_SLICES_PER_TURN slices and about 2 ms per
- * turn, so network
- * I/O and the VM interleave. SIGHUP reloads the config; SIGTERM and SIGINT
+ * turn, so network I/O and the VM interleave. SIGHUP reloads the config; SIGTERM and SIGINT
  * stop the loop after the current callback (a slice is never cut).
  */
 #ifndef SC_LOOP_H
