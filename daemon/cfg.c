@@ -129,6 +129,8 @@ static const struct key keys[] = {
 	    1000),
 	NUM("tenant", "max_connections", K_COUNT, tenant.max_connections, 1,
 	    100000, 64),
+	NUM("tenant", "max_memory", K_SIZE, tenant.max_memory, MIB,
+	    1024 * GIB, 512 * MIB),
 	NUM("tenant", "spawn_rate", K_COUNT, tenant.spawn_rate, 1, 10000000,
 	    1000),
 	NUM("tenant", "spawn_burst", K_COUNT, tenant.spawn_burst, 1,

@@ -85,6 +85,7 @@ struct cfg {
 		uint32_t max_tasks;		/* live tasks per tenant */
 		uint32_t max_timers;		/* armed timers per tenant */
 		uint32_t max_connections;	/* open connections per tenant */
+		uint64_t max_memory;		/* heap bytes of its tasks */
 		uint32_t spawn_rate;		/* spawns per second */
 		uint32_t spawn_burst;		/* spawn bucket size */
 		uint32_t submit_rate;		/* submissions per second */

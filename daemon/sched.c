@@ -21,6 +21,7 @@ struct tenant {
 	bool active;			/* on the active ring */
 	uint32_t nlive;			/* live tasks of the tenant */
 	uint32_t ntimers;		/* armed timers of its tasks */
+	struct budget mem;		/* heap bytes of its tasks */
 	struct task *head;		/* run queue */
 	struct task *tail;		/* run queue */
 	struct tenant *anext;		/* active ring (has ready tasks) */
@@ -279,6 +280,10 @@ task_new(struct sched *s, struct job *j, unsigned rkind)
 	t->timer = TIMER_NONE;
 	t->job = j;
 	t->mem.limit = s->lim.task_mem;
+	/* the limit as configured now (a reload applies to new charges) */
+	j->tn->mem.limit = s->lim.tenant_mem != 0 ? s->lim.tenant_mem :
+	    SIZE_MAX;
+	t->mem.parent = &j->mem;
 	t->jnext = j->tasks;
 	if (j->tasks != NULL)
 		j->tasks->jprev = t;
@@ -605,6 +610,8 @@ sched_submit(struct sched *s, struct prog *p, uint32_t tenant,
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	j->s = s;
 	j->tn = tn;
+	j->mem.limit = SIZE_MAX;	/* only the task's and tenant's limits */
+	j->mem.parent = &tn->mem;
 	j->id = s->next_id++;
 	if (hooks != NULL)
 		j->hooks = *hooks;
@@ -635,6 +642,7 @@ job_sweep(struct sched *s, struct job *j)
 		j->objs = h->next;
 		obj_sweep(&h->o);
 	}
+	mem_detach(&j->mem);		/* swept: give it back to the tenant */
 	while (j->tasks != NULL) {
 		struct task *t = j->tasks;
 

@@ -69,6 +69,7 @@ struct job {
 	struct task *root;		/* root task (entry function) */
 	struct task *tasks;		/* every task struct of the job */
 	struct hobj *objs;		/* every heap object of the job */
+	struct budget mem;		/* its tasks' heap; parent: tenant's */
 	struct vfut *joins;		/* join_all futures with a task asleep */
 	struct job_hooks hooks;		/* output and done */
 	int64_t deadline;		/* monotonic ms the root times out */

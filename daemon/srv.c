@@ -105,6 +105,7 @@ srv_vm_limits(const struct cfg *c, struct vm_limits *lim)
 	lim->sleep_max_ms = (int64_t)c->limits.sleep_max_ms;
 	lim->tenant_tasks = c->tenant.max_tasks;
 	lim->tenant_timers = c->tenant.max_timers;
+	lim->tenant_mem = (size_t)c->tenant.max_memory;
 }
 
 /* Watches */

@@ -25,6 +25,7 @@ vm_limits_default(struct vm_limits *lim)
 	lim->sleep_max_ms = 30LL * 24 * 3600 * 1000;
 	lim->tenant_tasks = 0;
 	lim->tenant_timers = 0;
+	lim->tenant_mem = 0;
 }
 
 int

@@ -32,6 +32,7 @@ struct vm_limits {
 	int64_t sleep_max_ms;		/* longest sleep/timeout: 30 days */
 	uint32_t tenant_tasks;		/* live tasks per tenant: 0, no limit */
 	uint32_t tenant_timers;		/* armed timers per tenant: 0, no limit */
+	size_t tenant_mem;		/* heap bytes per tenant: 0, no limit */
 };
 
 void vm_limits_default(struct vm_limits *lim);

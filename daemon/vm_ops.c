@@ -102,6 +102,11 @@ find_state(const struct mod_fn *fn, uint32_t pc)
 int
 vm_err_mem(struct vm *vm, struct task *t, int code)
 {
+	const struct budget *b = mem_tightest(&t->mem);
+
+	if (code == SC_ELIMIT && b != &t->mem)
+		return sc_errorf(&vm->err, SC_ELIMIT,
+		    "tenant memory limit (%zu bytes) exceeded", b->limit);
 	if (code == SC_ELIMIT)
 		return sc_errorf(&vm->err, SC_ELIMIT,
 		    "task memory limit (%zu bytes) exceeded", t->mem.limit);

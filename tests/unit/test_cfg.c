@@ -86,6 +86,7 @@ test_defaults(void)
 	CHECK_INT_EQ(c->tenant.max_tasks, 1000);
 	CHECK_INT_EQ(c->tenant.max_timers, 1000);
 	CHECK_INT_EQ(c->tenant.max_connections, 64);
+	CHECK_INT_EQ(c->tenant.max_memory, 512 << 20);
 	CHECK_INT_EQ(c->tenant.spawn_rate, 1000);
 	CHECK_INT_EQ(c->tenant.spawn_burst, 1000);
 	CHECK_INT_EQ(c->tenant.submit_rate, 1000);
@@ -155,6 +156,7 @@ static const char every_key[] =
     "max_tasks = 2\n"
     "max_timers = 3\n"
     "max_connections = 2\n"
+    "max_memory = 2G\n"
     "spawn_rate = 4\n"
     "spawn_burst = 5\n"
     "submit_rate = 6\n"
@@ -217,6 +219,7 @@ test_every_key(void)
 	CHECK_INT_EQ(c->tenant.max_tasks, 2);
 	CHECK_INT_EQ(c->tenant.max_timers, 3);
 	CHECK_INT_EQ(c->tenant.max_connections, 2);
+	CHECK_INT_EQ(c->tenant.max_memory, 2LL << 30);
 	CHECK_INT_EQ(c->tenant.spawn_rate, 4);
 	CHECK_INT_EQ(c->tenant.spawn_burst, 5);
 	CHECK_INT_EQ(c->tenant.submit_rate, 6);
@@ -238,7 +241,7 @@ test_every_key(void)
 	CHECK_STR_EQ(a->symbol, "cos");
 	CHECK(a->nparams == 1 && a->params[0] == CT_DOUBLE);
 	CHECK_INT_EQ(a->ret, CT_DOUBLE);
-	CHECK_INT_EQ(a->line, 41);
+	CHECK_INT_EQ(a->line, 42);
 	a = &c->ffi.allow[1];
 	CHECK_STR_EQ(a->library, "/usr/lib/libx.so");
 	CHECK_STR_EQ(a->symbol, "x_open");

@@ -1,6 +1,6 @@
 /*
  * What the daemon asks of the scheduler (daemon/sched.c): the per-tenant
- * live-task and armed-timer limits, the spawn hook (rate quotas), a job's
+ * live-task, armed-timer and memory limits, the spawn hook (rate quotas), a job's
  * own timeout, limits replaced between slices, and the first-slice time.
  * Programs are compiled from Script and run on a fake clock.
  */
@@ -105,6 +105,50 @@ test_tenant_task_limit(void)
 	CHECK_INT_EQ(sched_tenant_tasks(s, 5), 0);
 	prog_unref(sleeper);
 	prog_unref(spawner);
+	sched_free(s);
+}
+
+/* Tasks of one tenant share tenant_mem; what an ended job held is given
+ * back; another tenant has its own. */
+static void
+test_tenant_memory_limit(void)
+{
+	struct vm_limits lim;
+	struct sc_error err = { 0 };
+	struct outcome o[3] = { 0 };
+	struct prog *hogs = prog_of("async fn hold() -> int {\n"
+	    "    let mut s = \"0123456789\"\n"
+	    "    while len(s) < 400000 { s = s + s }\n"
+	    "    await sleep(100)\n"
+	    "    len(s)\n"
+	    "}\n"
+	    "let mut ts: [Task<int>] = []\n"
+	    "let mut i = 0\n"
+	    "while i < 4 { push(ts, spawn(hold())); i = i + 1 }\n"
+	    "await join_all(ts)\n");
+	struct prog *one = prog_of("let mut s = \"0123456789\"\n"
+	    "while len(s) < 400000 { s = s + s }\n"
+	    "len(s)\n");
+	struct sched *s;
+
+	vm_limits_default(&lim);
+	lim.tenant_mem = 1u << 20;
+	CHECK((s = new_sched(&lim)) != NULL && hogs && one);
+	CHECK_INT_EQ(submit(s, hogs, 5, &o[0], NULL, &err), SC_OK);
+	sched_run(s, 1000);
+	CHECK(o[0].done);
+	CHECK_INT_EQ(o[0].status, JOB_FAILED);
+	CHECK_STR_CONTAINS(o[0].error, "tenant memory limit (1048576 bytes) "
+	    "exceeded");
+	/* the failed job's strings were given back to tenant 5 */
+	CHECK_INT_EQ(submit(s, one, 5, &o[1], NULL, &err), SC_OK);
+	CHECK_INT_EQ(submit(s, one, 6, &o[2], NULL, &err), SC_OK);
+	sched_run(s, 1000);
+	CHECK(o[1].done && o[2].done);
+	CHECK_INT_EQ(o[1].status, JOB_COMPLETED);
+	CHECK_INT_EQ(o[2].status, JOB_COMPLETED);
+	prog_unref(hogs);
+	prog_unref(one);
 	sched_free(s);
 }
 
@@ -264,6 +308,7 @@ int
 main(void)
 {
 	RUN(test_tenant_task_limit);
+	RUN(test_tenant_memory_limit);
 	RUN(test_spawn_hook);
 	RUN(test_tenant_timer_limit);
 	RUN(test_job_timeout_and_start);
