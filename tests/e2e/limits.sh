@@ -61,6 +61,28 @@ ctl --json wait "$id"; expect_rc 0
     fail "stdout_bytes $(json_get stdout_bytes)"
 ctl logs "$id"; expect_rc 0; expect_err_has "truncated"
 
+# tenant.max_connections: a uid other than root holds at most half of
+# limits.max_connections (2 of 4); its third is refused naming the limit.
+timeout 30 setpriv --reuid=1001 --regid=1001 --clear-groups \
+    "$RAWCLIENT" "$SOCK" hold 2 20 </dev/null >"$T/hold" 2>&1 &
+hp=$!
+i=0
+until grep -q "held 2" "$T/hold"; do
+	[ $i -lt 100 ] || fail "uid 1001 could not hold 2 connections"
+	sleep 0.05
+	i=$((i + 1))
+done
+ctl_as 1001 stats; expect_rc 3
+expect_err_has "tenant 1001: connection limit (2) reached (tenant.max_connections)"
+ctl_as 1002 stats; expect_rc 0
+kill "$hp"; wait "$hp" 2>/dev/null
+i=0
+until ctl --json stats && [ "$(json_get connections)" = 1 ]; do
+	[ $i -lt 100 ] || fail "uid 1001's connections still counted"
+	sleep 0.05
+	i=$((i + 1))
+done
+
 # limits.max_connections: with 4 held open, a fifth is refused with a
 # message; once they close, service resumes.
 timeout 30 "$RAWCLIENT" "$SOCK" hold 4 20 </dev/null >"$T/hold" 2>&1 &

@@ -28,6 +28,8 @@ timeout -k 2 120 setpriv --reuid=1001 --regid=1001 --clear-groups "$py" \
     >"$T/out" 2>"$T/err"
 RC=$?
 kill -0 "$DPID" 2>/dev/null || fail "scriptd died under the Wait flood"
+grep -q "too many pending waits on this connection (limit 1024)" "$T/out" ||
+    fail "the excess Waits were not refused naming the limit: $(head -c 300 "$T/out")"
 after=$(rss_kb)
 grow=$(( (after - before) / 1024 ))
 echo "1,000,000 pipelined Waits: daemon RSS $((before / 1024)) -> $((after / 1024)) MiB"
