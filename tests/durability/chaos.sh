@@ -23,11 +23,12 @@ pid=
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 echo "chaos: $jobs jobs, $kills kills, seed $seed"
 
-# a small deterministic generator: rand N prints 0..N-1
+# a small deterministic generator: rand N sets r to 0..N-1 (a variable,
+# not output: $(rand) would run in a subshell and never advance state)
 state=$seed
 rand() {
 	state=$(( (state * 1103515245 + 12345) % 2147483648 ))
-	echo $(( (state / 65536) % $1 ))	# the low bits of an LCG cycle
+	r=$(( (state / 65536) % $1 ))	# the low bits of an LCG cycle
 }
 
 start() {
@@ -90,7 +91,10 @@ for round in $(seq 1 "$kills"); do
 		done
 	) &
 	sp=$!
-	sleep "0.$(rand 3)$(rand 10)"
+	rand 3
+	tenths=$r
+	rand 10
+	sleep "0.$tenths$r"		# 0 .. 0.29 s
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null
 	wait "$sp"
