@@ -13,7 +13,6 @@
 #include "cmd.h"
 #include "scriptc.h"
 
-#define SCRIPTCTL_VERSION	"0.1.0"
 #define DEFAULT_SOCKET		"/run/scriptd/scriptd.sock"
 
 int
@@ -35,8 +34,8 @@ main(int argc, char **argv)
 			cmd_usage(stdout);
 			return CTL_EXIT_OK;
 		} else if (strcmp(w, "--version") == 0) {
-			printf("scriptctl " SCRIPTCTL_VERSION " (protocol %u, "
-			    "scriptc " SCRIPTC_VERSION ")\n",
+			/* one version for the whole suite: scriptc.h's */
+			printf("scriptctl " SCRIPTC_VERSION " (protocol %u)\n",
 			    WIRE_PROTOCOL_VERSION);
 			return CTL_EXIT_OK;
 		} else if (strcmp(w, "--json") == 0)
