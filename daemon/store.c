@@ -37,6 +37,7 @@
 #define JOURNAL_LIMIT	(16 << 20)	/* WAL bytes kept after a checkpoint */
 #define VACUUM_PAGES	256		/* free pages returned per retain */
 #define RESERVE_PAGES	8		/* kept for running jobs' writes */
+#define MOD_CACHE	8		/* module hashes known to be stored */
 
 /* Ordered migrations: migrations[v] takes the schema from v to v + 1. */
 static const char *const migrations[] = {
@@ -156,6 +157,14 @@ struct pending {
 	void *arg;			/* its argument */
 };
 
+/* A module row known to exist, so a submission need not write it again. */
+struct modseen {
+	uint8_t hash[STORE_HASH_BYTES];	/* its key */
+	uint64_t seq;			/* batch that wrote it */
+	bool durable;			/* that batch committed */
+	bool used;			/* the slot holds a hash */
+};
+
 struct store {
 	sqlite3 *db;			/* the connection */
 	char *path;			/* for messages */
@@ -177,6 +186,9 @@ struct store {
 	int64_t max_pages;		/* max_page_count then */
 	int64_t page_size;		/* bytes per page */
 	int lockfd;			/* holds the daemon lock (flock), or -1 */
+	uint32_t group;			/* inside store_group_begin/end */
+	struct modseen mods[MOD_CACHE];	/* recently stored modules */
+	uint32_t nextmod;		/* slot replaced next */
 };
 
 static long fault_countdown;
@@ -365,6 +377,7 @@ lose(struct store *s, const struct sc_error *why)
 	s->npend = s->cappend = 0;
 	s->in_batch = false;
 	s->lost = false;
+	s->group = 0;
 	s->seq++;
 	for (uint32_t i = 0; i < n; i++)
 		p[i].fn(p[i].arg, why->code, why);
@@ -399,6 +412,11 @@ check_lost(struct store *s, const struct sc_error *err)
 	}
 }
 
+/*
+ * Items inside a group need no savepoint of their own: the caller stops
+ * at the first failure and store_group_end() undoes the whole group, so
+ * two statements per item are saved on the daemon's hot path.
+ */
 static int
 item_begin(struct store *s, struct sc_error *err)
 {
@@ -406,6 +424,8 @@ item_begin(struct store *s, struct sc_error *err)
 
 	if ((r = batch(s, err)) != SC_OK)
 		return r;
+	if (s->group > 0)
+		return SC_OK;
 	if ((r = run_fixed(s, ST_SAVE, "starting a write", err)) != SC_OK)
 		check_lost(s, err);
 	return r;
@@ -417,6 +437,11 @@ item_end(struct store *s, int r, struct sc_error *err)
 {
 	struct sc_error e2;
 
+	if (s->group > 0) {
+		if (r != SC_OK)
+			check_lost(s, err);
+		return r;
+	}
 	if (r == SC_OK) {
 		if ((r = run_fixed(s, ST_RELEASE, "finishing a write", err)) ==
 		    SC_OK)
@@ -527,6 +552,9 @@ store_commit(struct store *s, struct sc_error *err)
 	s->pend = NULL;
 	s->npend = s->cappend = 0;
 	s->in_batch = false;
+	for (uint32_t i = 0; i < MOD_CACHE; i++)
+		if (s->mods[i].used && s->mods[i].seq == s->seq)
+			s->mods[i].durable = true;
 	s->durable = s->seq++;
 	for (uint32_t i = 0; i < n; i++)
 		p[i].fn(p[i].arg, SC_OK, NULL);
@@ -543,13 +571,48 @@ store_take_id(struct store *s)
 int
 store_group_begin(struct store *s, struct sc_error *err)
 {
-	return item_begin(s, err);
+	int r;
+
+	if (s->group > 0)
+		return sc_errorf(err, SC_EINVAL, "store groups do not nest");
+	if ((r = item_begin(s, err)) == SC_OK)
+		s->group = 1;
+	return r;
 }
 
 int
 store_group_end(struct store *s, int r, struct sc_error *err)
 {
+	s->group = 0;
 	return item_end(s, r, err);
+}
+
+/* Is the module row `hash` known to be in the store (or in this batch)? */
+static bool
+mod_known(const struct store *s, const uint8_t *hash)
+{
+	for (uint32_t i = 0; i < MOD_CACHE; i++) {
+		const struct modseen *m = &s->mods[i];
+
+		if (m->used && (m->durable || m->seq == s->seq) &&
+		    memcmp(m->hash, hash, STORE_HASH_BYTES) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Remember a module row written by a kept item of the open batch; a lost
+ * batch bumps s->seq, which forgets it unless the batch committed. */
+static void
+mod_seen(struct store *s, const uint8_t *hash)
+{
+	struct modseen *m = &s->mods[s->nextmod];
+
+	s->nextmod = (s->nextmod + 1) % MOD_CACHE;
+	memcpy(m->hash, hash, STORE_HASH_BYTES);
+	m->seq = s->seq;
+	m->durable = false;
+	m->used = true;
 }
 
 int
@@ -620,6 +683,7 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
     size_t modlen, struct sc_error *err)
 {
 	sqlite3_stmt *st;
+	bool known;
 	int r;
 
 	if ((r = bad_text("job name", j->name, STORE_NAME_MAX, err)) != SC_OK)
@@ -628,19 +692,25 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
 		return sc_errorf(err, SC_EINVAL, "job id %" PRIu64 " was not "
 		    "allocated by this store", j->id);
 	sha256(mod, modlen, j->module);
-	if ((r = item_begin(s, err)) != SC_OK)
+	if ((r = batch(s, err)) != SC_OK)
 		return r;
-	if ((r = room_for(s, modlen, err)) != SC_OK)
+	/* a known module leaves one statement, atomic without a savepoint */
+	known = mod_known(s, j->module);
+	if (!known && (r = item_begin(s, err)) != SC_OK)
+		return r;
+	if ((r = room_for(s, known ? 0 : modlen, err)) != SC_OK)
 		goto out;
-	if ((st = stmt(s, ST_MOD_PUT, err)) == NULL) {
-		r = SC_ESTORE;
-		goto out;
+	if (!known) {
+		if ((st = stmt(s, ST_MOD_PUT, err)) == NULL) {
+			r = SC_ESTORE;
+			goto out;
+		}
+		BIND(sqlite3_bind_blob(st, 1, j->module, STORE_HASH_BYTES,
+		    SQLITE_STATIC));
+		BIND(sqlite3_bind_blob64(st, 2, mod, modlen, SQLITE_STATIC));
+		if ((r = run(s, st, "storing the module", err)) != SC_OK)
+			goto out;
 	}
-	BIND(sqlite3_bind_blob(st, 1, j->module, STORE_HASH_BYTES,
-	    SQLITE_STATIC));
-	BIND(sqlite3_bind_blob64(st, 2, mod, modlen, SQLITE_STATIC));
-	if ((r = run(s, st, "storing the module", err)) != SC_OK)
-		goto out;
 	if ((st = stmt(s, ST_JOB_PUT, err)) == NULL) {
 		r = SC_ESTORE;
 		goto out;
@@ -656,7 +726,14 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
 	BIND(sqlite3_bind_int(st, 7, j->durable));
 	r = run(s, st, "storing the job", err);
 out:
-	return item_end(s, r, err);
+	if (known) {
+		if (r != SC_OK)
+			check_lost(s, err);
+		return r;
+	}
+	if ((r = item_end(s, r, err)) == SC_OK && s->group == 0)
+		mod_seen(s, j->module);
+	return r;
 }
 
 /* A single UPDATE by job id that must hit a row. */
@@ -857,8 +934,13 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 		BIND(sqlite3_bind_text(st, 4, error, (int)elen, SQLITE_STATIC));
 	if ((r = run(s, st, "storing the final record", err)) != SC_OK ||
 	    (r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
-	    err)) != SC_OK ||
-	    (r = del_by_job(s, ST_TASK_DEL, job, "dropping tasks", err)) ||
+	    err)) != SC_OK)
+		goto out;
+	/* task and timer rows are only written with a snapshot row and only
+	 * dropped with it: a job that never slept has none to look for */
+	if (sqlite3_changes(s->db) == 0)
+		goto out;
+	if ((r = del_by_job(s, ST_TASK_DEL, job, "dropping tasks", err)) ||
 	    (r = del_by_job(s, ST_TIMER_DEL, job, "dropping timers", err)))
 		goto out;
 out:
@@ -887,6 +969,8 @@ store_retain(struct store *s, int64_t now_ms, uint32_t max,
 	*ndeleted = 0;
 	if ((r = item_begin(s, err)) != SC_OK)
 		return r;
+	/* ST_DEL_MOD may drop any module row */
+	memset(s->mods, 0, sizeof(s->mods));
 	if ((st = stmt(s, ST_DOOM_TIME, err)) == NULL) {
 		r = SC_ESTORE;
 		goto out;
@@ -1209,8 +1293,12 @@ configure(struct store *s, bool fresh, struct sc_error *err)
 	if ((r = query_int(s, NULL, s->db, "PRAGMA journal_mode = WAL", &mode,
 	    err)) != SC_OK)
 		return r;
+	/* temp_store: savepoint (sub-)journals and temp.doomed in memory;
+	 * in a file, every page first written in an item is copied there
+	 * with a pwrite, and they are never needed after a crash */
 	snprintf(q, sizeof(q), "PRAGMA synchronous = %s; PRAGMA "
-	    "journal_size_limit = %d", syncs[sync], JOURNAL_LIMIT);
+	    "journal_size_limit = %d; PRAGMA temp_store = MEMORY",
+	    syncs[sync], JOURNAL_LIMIT);
 	if ((r = exec(s, NULL, s->db, q, "setting synchronous", err)) != SC_OK)
 		return r;
 	if (s->opts.max_pages > 0) {
