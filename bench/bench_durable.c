@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "cfg.h"
 #include "frame.h"
 #include "modio.h"
@@ -42,35 +43,7 @@
 #define SETUP_S		60.0		/* recovery database: at most this */
 
 static char dir[64];
-static pid_t daemon_pid = -1;
 static int64_t fake_now;		/* the in-process clock when faked */
-
-static void die(const char *fmt, ...) SC_PRINTF(1, 2)
-    __attribute__((noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bench_durable: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (daemon_pid > 0)
-		kill(daemon_pid, SIGKILL);
-	exit(1);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t
 fake_clock(void)
@@ -101,10 +74,10 @@ compile_prog(const char *src, uint8_t **bytesp, size_t *lenp)
 	    (b = scriptc_module_bytes(r, &len)) == NULL ||
 	    modio_decode(b, len, &m, &err) != SC_OK ||
 	    prog_new(m, module_free, &p, &err) != SC_OK)
-		die("cannot compile %s: %s", src, err.msg);
+		bench_die("cannot compile %s: %s", src, err.msg);
 	if (bytesp != NULL) {
 		if ((*bytesp = malloc(len)) == NULL)
-			die("out of memory");
+			bench_die("out of memory");
 		memcpy(*bytesp, b, len);
 		*lenp = len;
 	}
@@ -122,7 +95,7 @@ open_store(const char *path, int sync)
 	store_opts_default(&o);
 	o.synchronous = sync;
 	if (store_open(path, &o, &st, &err) != SC_OK)
-		die("%s", err.msg);
+		bench_die("%s", err.msg);
 	return st;
 }
 
@@ -130,7 +103,7 @@ static void
 must(int r, const struct sc_error *err)
 {
 	if (r != SC_OK)
-		die("%s", err->msg);
+		bench_die("%s", err->msg);
 }
 
 static void
@@ -223,7 +196,7 @@ timers(long n)
 	    "println(a + b)\n", &mod, &modlen);
 	if (sched_new(&lim, &s) != SC_OK ||
 	    (tj = calloc((size_t)n, sizeof(*tj))) == NULL)
-		die("out of memory");
+		bench_die("out of memory");
 	sched_set_clock(s, fake_clock);
 	fake_now = 1000000;
 	for (i = 0; i < n; i++) {
@@ -240,7 +213,7 @@ timers(long n)
 	while (sched_run(s, 1 << 20) > 0)
 		;
 	/* armed: every job asleep, its snapshot stored and committed */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		must(snapshot_encode(tj[i].j, 0, &sn, &err), &err);
 		must(store_put_snapshot(st, tj[i].id, sn.buf, sn.len, sn.tasks,
@@ -255,21 +228,21 @@ timers(long n)
 	commit(st);
 	printf("%-32s %9.0f /s (%ld jobs, snapshot + store, commit per "
 	    "%d; goal >= 100,000/s)\n", "durable timers armed",
-	    (double)n / (now_s() - t0), n, BATCH);
+	    (double)n / (bench_now_s() - t0), n, BATCH);
 	/* fired: all due; each job runs on and its final record commits */
 	fake_now += 2000;
-	t0 = now_s();
+	t0 = bench_now_s();
 	sched_fire_timers(s, fake_now);
 	while (ndone < n) {
 		if (sched_run(s, BATCH) == 0)
-			die("jobs stopped with %d of %ld done", ndone, n);
+			bench_die("jobs stopped with %d of %ld done", ndone, n);
 		if (store_in_batch(st))
 			commit(st);
 	}
 	commit(st);
 	printf("%-32s %9.0f /s (%ld jobs, run to the end + final record; "
 	    "goal >= 100,000/s)\n", "durable timers fired",
-	    (double)n / (now_s() - t0), n);
+	    (double)n / (bench_now_s() - t0), n);
 	sched_free(s);
 	prog_unref(p);
 	store_close(st);
@@ -285,7 +258,7 @@ timers(long n)
 		struct job *j;
 
 		if (sched_new(&lim, &s) != SC_OK)
-			die("out of memory");
+			bench_die("out of memory");
 		must(sched_submit(s, p, 0, NULL, &j, &err), &err);
 		while (sched_run(s, 1 << 20) > 0)
 			;
@@ -340,7 +313,7 @@ lateness(long n)
 	bg = compile_prog("await sleep(3600000)\n", &mod, &modlen);
 	if (sched_new(&lim, &s) != SC_OK ||
 	    (tj = calloc((size_t)n + NPROBES, sizeof(*tj))) == NULL)
-		die("out of memory");
+		bench_die("out of memory");
 	for (i = 0; i < n; i++) {
 		struct job_hooks h = { NULL, tjob_done, &tj[i] };
 
@@ -412,7 +385,7 @@ put(int fd, const void *buf, size_t len)
 	struct sc_error err;
 
 	if (frame_write_fd(fd, buf, len, &err) != SC_OK)
-		die("write: %s", err.msg);
+		bench_die("write: %s", err.msg);
 }
 
 static Wire__Reply *
@@ -429,7 +402,7 @@ next_reply(struct rd *r)
 		if (pr == SC_OK)
 			break;
 		if (pr != FRAME_PARTIAL)
-			die("bad reply frame: %s", err.msg);
+			bench_die("bad reply frame: %s", err.msg);
 		if (r->off > 0) {
 			memmove(r->buf, r->buf + r->off, r->len - r->off);
 			r->len -= r->off;
@@ -438,18 +411,18 @@ next_reply(struct rd *r)
 		ssize_t n = read(r->fd, r->buf + r->len, RBUF_SIZE - r->len);
 
 		if (n == 0)
-			die("the daemon closed the connection");
+			bench_die("the daemon closed the connection");
 		if (n < 0 && errno != EINTR)
-			die("read: %s", strerror(errno));
+			bench_die("read: %s", strerror(errno));
 		if (n > 0)
 			r->len += (size_t)n;
 	}
 	if (frame_unpack_reply(r->buf + r->off + boff, blen, &rep, &err) !=
 	    SC_OK)
-		die("bad reply: %s", err.msg);
+		bench_die("bad reply: %s", err.msg);
 	r->off += boff + blen;
 	if (rep->result_case == WIRE__REPLY__RESULT_ERROR)
-		die("request %llu refused: %s", (unsigned long long)rep->id,
+		bench_die("request %llu refused: %s", (unsigned long long)rep->id,
 		    rep->error->message);
 	return rep;
 }
@@ -507,16 +480,16 @@ start_daemon(const char *scriptd, const char *db, long maxtasks)
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	snprintf(log, sizeof(log), "%s/log", dir);
 	if ((f = fopen(conf, "w")) == NULL)
-		die("%s: %s", conf, strerror(errno));
+		bench_die("%s: %s", conf, strerror(errno));
 	fprintf(f, "[daemon]\nlog_level = info\n[limits]\nmax_tasks = %ld\n"
 	    "[tenant]\nmax_jobs = %ld\nmax_tasks = %ld\n"
 	    "submit_rate = 10000000\nsubmit_burst = 10000000\n"
 	    "[store]\nsynchronous = full\n", maxtasks, maxtasks, maxtasks);
 	fclose(f);
-	t0 = now_s();
-	if ((daemon_pid = fork()) == -1)
-		die("fork: %s", strerror(errno));
-	if (daemon_pid == 0) {
+	t0 = bench_now_s();
+	if ((bench_daemon_pid = fork()) == -1)
+		bench_die("fork: %s", strerror(errno));
+	if (bench_daemon_pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 2);
@@ -532,25 +505,25 @@ start_daemon(const char *scriptd, const char *db, long maxtasks)
 
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(fd);
-			return now_s() - t0;
+			return bench_now_s() - t0;
 		}
 		close(fd);
-		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
-			die("scriptd exited during start (see %s)", log);
+		if (waitpid(bench_daemon_pid, NULL, WNOHANG) == bench_daemon_pid) {
+			bench_daemon_pid = -1;
+			bench_die("scriptd exited during start (see %s)", log);
 		}
 		usleep(5000);
 	}
-	die("scriptd did not listen within 60 s");
+	bench_die("scriptd did not listen within 60 s");
 }
 
 static void
 stop_daemon(void)
 {
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
-		daemon_pid = -1;
+	if (bench_daemon_pid > 0) {
+		kill(bench_daemon_pid, SIGTERM);
+		waitpid(bench_daemon_pid, NULL, 0);
+		bench_daemon_pid = -1;
 	}
 }
 
@@ -577,13 +550,13 @@ submissions(const char *scriptd, long n)
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 		if ((r.fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 		    connect(r.fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-			die("connect: %s", strerror(errno));
+			bench_die("connect: %s", strerror(errno));
 	}
 	if ((r.buf = malloc(RBUF_SIZE)) == NULL ||
 	    (out = malloc(256 * (modlen + 64))) == NULL)
-		die("out of memory");
+		bench_die("out of memory");
 	hello(&r);
-	t0 = now_s();
+	t0 = bench_now_s();
 	while (got < n) {
 		size_t olen = 0;
 
@@ -599,16 +572,16 @@ submissions(const char *scriptd, long n)
 	}
 	printf("%-32s %9.0f /s (%ld durable jobs, %d in flight, "
 	    "synchronous = full; goal >= 50,000/s)\n",
-	    "submit durable, group commit", (double)n / (now_s() - t0), n,
+	    "submit durable, group commit", (double)n / (bench_now_s() - t0), n,
 	    WINDOW);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < n / 50; i++) {
 		put(r.fd, out, pack_submit(id++, mod, modlen, out));
 		frame_msg_free(next_reply(&r));
 	}
 	printf("%-32s %9.0f /s (%ld durable jobs, each acknowledged before "
 	    "the next: one commit each)\n", "submit durable, one at a time",
-	    (double)(n / 50) / (now_s() - t0), n / 50);
+	    (double)(n / 50) / (bench_now_s() - t0), n / 50);
 	close(r.fd);
 	stop_daemon();
 	free(r.buf);
@@ -631,7 +604,7 @@ recovery(const char *scriptd, long n)
 	struct job *j;
 	uint8_t *mod;
 	size_t modlen;
-	double t0 = now_s(), ts;
+	double t0 = bench_now_s(), ts;
 	long i;
 	FILE *f;
 
@@ -640,7 +613,7 @@ recovery(const char *scriptd, long n)
 	p = compile_prog("let a = 1\nlet b = 2\nawait sleep(3600000)\n"
 	    "println(a + b)\n", &mod, &modlen);
 	if (sched_new(&lim, &s) != SC_OK)
-		die("out of memory");
+		bench_die("out of memory");
 	must(sched_submit(s, p, (uint32_t)getuid(), NULL, &j, &err), &err);
 	while (sched_run(s, 1 << 20) > 0)
 		;
@@ -661,7 +634,7 @@ recovery(const char *scriptd, long n)
 		    sn.ntasks, wall_ms(), &err), &err);
 		if (i % 10000 == 9999) {
 			commit(st);
-			if (now_s() - t0 > SETUP_S) {
+			if (bench_now_s() - t0 > SETUP_S) {
 				i++;
 				break;
 			}
@@ -674,7 +647,7 @@ recovery(const char *scriptd, long n)
 	prog_unref(p);
 	free(mod);
 	printf("(recovery database: %ld sleeping jobs written in %.1f s)\n",
-	    i, now_s() - t0);
+	    i, bench_now_s() - t0);
 	/* limits.max_tasks is at most 1,000,000: one task per job fits */
 	ts = start_daemon(scriptd, db, i + 1000 < 1000000 ? i + 1000 : 1000000);
 	printf("%-32s %9.2f s (%ld pending timers, exec to accepting; goal "
@@ -704,7 +677,7 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(dir, sizeof(dir), "/tmp/scriptd-bench.XXXXXX");
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp: %s", strerror(errno));
+		bench_die("mkdtemp: %s", strerror(errno));
 	timers(ntimers);
 	lateness(ntimers);
 	submissions(argv[1], 50000);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "frame.h"
 #include "scriptc.h"
 
@@ -42,34 +43,6 @@ struct rd {
 };
 
 static char dir[64];
-static pid_t daemon_pid = -1;
-
-static void die(const char *fmt, ...) SC_PRINTF(1, 2)
-    __attribute__((noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bench_submit: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (daemon_pid > 0)
-		kill(daemon_pid, SIGKILL);
-	exit(1);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 dial(const char *path)
@@ -79,7 +52,7 @@ dial(const char *path)
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-		die("connect %s: %s", path, strerror(errno));
+		bench_die("connect %s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -89,7 +62,7 @@ put(int fd, const void *buf, size_t len)
 	struct sc_error err;
 
 	if (frame_write_fd(fd, buf, len, &err) != SC_OK)
-		die("write: %s", err.msg);
+		bench_die("write: %s", err.msg);
 }
 
 /* The next whole frame's body from r (reading as needed), or die. */
@@ -110,7 +83,7 @@ next_frame(struct rd *r, const uint8_t **bodyp, size_t *lenp)
 			return;
 		}
 		if (pr != FRAME_PARTIAL)
-			die("bad reply frame: %s", err.msg);
+			bench_die("bad reply frame: %s", err.msg);
 		if (r->off > 0) {
 			memmove(r->buf, r->buf + r->off, r->len - r->off);
 			r->len -= r->off;
@@ -119,9 +92,9 @@ next_frame(struct rd *r, const uint8_t **bodyp, size_t *lenp)
 		ssize_t n = read(r->fd, r->buf + r->len, RBUF_SIZE - r->len);
 
 		if (n == 0)
-			die("the daemon closed the connection");
+			bench_die("the daemon closed the connection");
 		if (n < 0 && errno != EINTR)
-			die("read: %s", strerror(errno));
+			bench_die("read: %s", strerror(errno));
 		if (n > 0)
 			r->len += (size_t)n;
 	}
@@ -148,9 +121,9 @@ next_reply(struct rd *r)
 
 	next_frame(r, &body, &len);
 	if (frame_unpack_reply(body, len, &rep, &err) != SC_OK)
-		die("bad reply: %s", err.msg);
+		bench_die("bad reply: %s", err.msg);
 	if (rep->result_case == WIRE__REPLY__RESULT_ERROR)
-		die("request %llu refused: %s", (unsigned long long)rep->id,
+		bench_die("request %llu refused: %s", (unsigned long long)rep->id,
 		    rep->error->message);
 	return rep;
 }
@@ -203,7 +176,7 @@ compile(const char *src, scriptc_result **rp, size_t *lenp)
 
 	if (scriptc_compile(src, strlen(src), "bench.script", rp) != SC_OK ||
 	    (b = scriptc_module_bytes(*rp, lenp)) == NULL)
-		die("cannot compile %s", src);
+		bench_die("cannot compile %s", src);
 	return b;
 }
 
@@ -215,21 +188,21 @@ start_daemon(const char *scriptd)
 
 	snprintf(dir, sizeof(dir), "/tmp/scriptd-bench.XXXXXX");
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp: %s", strerror(errno));
+		bench_die("mkdtemp: %s", strerror(errno));
 	snprintf(conf, sizeof(conf), "%s/scriptd.conf", dir);
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	snprintf(db, sizeof(db), "%s/db", dir);
 	snprintf(log, sizeof(log), "%s/log", dir);
 	if ((f = fopen(conf, "w")) == NULL)
-		die("%s: %s", conf, strerror(errno));
+		bench_die("%s: %s", conf, strerror(errno));
 	fprintf(f, "[daemon]\nlog_level = warn\n[limits]\nmax_tasks = 1000000\n"
 	    "[tenant]\nmax_jobs = 1000000\nmax_tasks = 1000000\n"
 	    "submit_rate = 10000000\nsubmit_burst = 10000000\n"
 	    "[store]\nsynchronous = off\n");
 	fclose(f);
-	if ((daemon_pid = fork()) == -1)
-		die("fork: %s", strerror(errno));
-	if (daemon_pid == 0) {
+	if ((bench_daemon_pid = fork()) == -1)
+		bench_die("fork: %s", strerror(errno));
+	if (bench_daemon_pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 2);
@@ -251,18 +224,18 @@ start_daemon(const char *scriptd)
 			return;
 		}
 		close(fd);
-		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
+		if (waitpid(bench_daemon_pid, NULL, WNOHANG) == bench_daemon_pid) {
+			bench_daemon_pid = -1;
 			if ((f = fopen(log, "r")) != NULL) {
 				while (fgets(line, sizeof(line), f))
 					fputs(line, stderr);
 				fclose(f);
 			}
-			die("scriptd exited during start");
+			bench_die("scriptd exited during start");
 		}
 		usleep(25000);
 	}
-	die("scriptd did not listen within 10 s");
+	bench_die("scriptd did not listen within 10 s");
 }
 
 static void
@@ -270,9 +243,9 @@ stop_daemon(void)
 {
 	char cmd[128];
 
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
+	if (bench_daemon_pid > 0) {
+		kill(bench_daemon_pid, SIGTERM);
+		waitpid(bench_daemon_pid, NULL, 0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -286,7 +259,7 @@ pipelined(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
 {
 	uint8_t *out = malloc(256 * (modlen + 64));
 	long sent = 0, got = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	while (got < n) {
 		size_t olen = 0;
@@ -304,7 +277,7 @@ pipelined(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
 		} while (got < sent && (have_frame(r) || sent - got >= WINDOW));
 	}
 	free(out);
-	return (double)n / (now_s() - t0);
+	return (double)n / (bench_now_s() - t0);
 }
 
 static double
@@ -312,14 +285,14 @@ one_at_a_time(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
     long n)
 {
 	uint8_t *out = malloc(modlen + 64);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	for (long i = 0; i < n; i++) {
 		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
 		frame_msg_free(next_reply(r));
 	}
 	free(out);
-	return (double)n / (now_s() - t0);
+	return (double)n / (bench_now_s() - t0);
 }
 
 static int
@@ -350,12 +323,12 @@ latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
 		Wire__Request req = WIRE__REQUEST__INIT;
 		Wire__Logs lg = WIRE__LOGS__INIT;
 		Wire__Reply *rep;
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		bool done = false, seen = false;
 
 		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
 		rep = next_reply(r);
-		ack[i] = now_s() - t0;
+		ack[i] = bench_now_s() - t0;
 		lg.job = rep->submit->job;
 		lg.follow = true;
 		frame_msg_free(rep);
@@ -366,14 +339,14 @@ latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
 		while (!done) {
 			rep = next_reply(r);
 			if (!seen && rep->log->data.len > 0) {
-				first[i] = now_s() - t0;
+				first[i] = bench_now_s() - t0;
 				seen = true;
 			}
 			done = rep->log->done;
 			frame_msg_free(rep);
 		}
 		if (!seen)
-			die("job printed nothing");
+			bench_die("job printed nothing");
 	}
 	report("submit -> ack", ack, LAT_RUNS, NULL);
 	report("submit -> first output", first, LAT_RUNS, "(goal p99 < 1 ms)");
@@ -390,7 +363,7 @@ echo_server(const char *path)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (ls == -1 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    listen(ls, 1) == -1)
-		die("echo socket: %s", strerror(errno));
+		bench_die("echo socket: %s", strerror(errno));
 	if ((pid = fork()) == 0) {
 		static uint8_t buf[1 << 16];
 		int fd = accept(ls, NULL, NULL);
@@ -421,22 +394,22 @@ raw_peer(size_t frame, long n)
 	for (int i = 0; i < LAT_RUNS * 10; i++) {
 		size_t got = 0;
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		put(fd, buf, frame);
 		while (got < frame) {
 			ssize_t k = read(fd, buf, frame - got);
 
 			if (k <= 0)
-				die("echo read");
+				bench_die("echo read");
 			got += (size_t)k;
 		}
-		rtt[i] = now_s() - t0;
+		rtt[i] = bench_now_s() - t0;
 	}
 	report("raw socket round trip", rtt, LAT_RUNS * 10, NULL);
 	printf("%-28s %9.0f /s (one %zu-byte message at a time)\n",
 	    "raw socket ping-pong", 1.0 / rtt[LAT_RUNS * 5], frame);
 	/* Pipelined: WINDOW messages out, then back, n times over. */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long done = 0; done < n; done += WINDOW) {
 		size_t want = frame * WINDOW, got = 0;
 
@@ -445,12 +418,12 @@ raw_peer(size_t frame, long n)
 			ssize_t k = read(fd, buf, want - got);
 
 			if (k <= 0)
-				die("echo read");
+				bench_die("echo read");
 			got += (size_t)k;
 		}
 	}
 	printf("%-28s %9.0f /s (%zu-byte messages, %d in flight)\n",
-	    "raw socket pipelined", (double)n / (now_s() - t0), frame, WINDOW);
+	    "raw socket pipelined", (double)n / (bench_now_s() - t0), frame, WINDOW);
 	close(fd);
 	waitpid(pid, NULL, 0);
 	free(buf);
