@@ -239,7 +239,7 @@ caret_lines(void)
 static void
 deep_chains(void)
 {
-	size_t n = 100000, cap = n * 16 + 64, off;
+	size_t n = 100000, cap = n * 20 + 64, off;
 	char *src = malloc(cap), *big = malloc(8192);
 
 	if (src == NULL || big == NULL)
@@ -255,6 +255,14 @@ deep_chains(void)
 		off += (size_t)snprintf(src + off, cap - off, " && true");
 	snprintf(src + off, cap - off, "\nprintln(x)\n");
 	CHECK_STR_EQ(diags_of(src, big, 8192), "");
+	/* more functions than a call's 16-bit function index reaches */
+	off = 0;
+	for (size_t i = 0; i < 65536 && off + 32 < cap; i++)
+		off += (size_t)snprintf(src + off, cap - off, "fn f%zu() {}\n",
+		    i);
+	snprintf(src + off, cap - off, "println(1)\n");
+	CHECK_STR_CONTAINS(diags_of(src, big, 8192), "error: 65536 functions "
+	    "and 0 externs: a program may have at most 65535 of each");
 	/* 50,000 locals in one scope: capped early, not a quadratic crawl */
 	off = (size_t)snprintf(src, cap, "let v0 = 1\n");
 	for (size_t i = 1; i < 50000 && off + 32 < cap; i++)
