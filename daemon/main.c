@@ -8,7 +8,8 @@
  * in-process with the daemon's own scheduler and writes its output exactly
  * (job stdout to stdout, job stderr to stderr). Exit 0 when the job
  * completes, 1 when it fails, is cancelled or times out, 2 on usage,
- * compile or verification errors.
+ * compile or verification errors. `scriptd ffi-worker` is how the daemon
+ * starts its FFI worker processes (daemon/ffiworker.c), not a user command.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ffiworker.h"
 #include "log.h"
 #include "loop.h"
 #include "modio.h"
@@ -333,11 +335,19 @@ out:
 	return rc;
 }
 
+/* Not for people: the daemon starts its FFI workers this way (ffi.c). */
+static int
+cmd_ffi_worker(int argc, char **argv)
+{
+	return ffiworker_main(FFIWORKER_FD);
+}
+
 static const struct mode {
 	const char *name;		/* argv[1] */
 	int (*run)(int, char **);	/* gets argv + 1 */
 } modes[] = {
 	{ "run", cmd_run },
+	{ "ffi-worker", cmd_ffi_worker },
 };
 
 int
