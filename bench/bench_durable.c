@@ -146,7 +146,7 @@ tjob_done(void *arg, struct job *j, int status, const char *error)
 	struct tjob *t = arg;
 	struct sc_error err = { 0 };
 
-	must(store_put_final(t->st, t->id, status, error, wall_ms(), &err),
+	must(store_put_final(t->st, t->id, status, error, NULL, wall_ms(), &err),
 	    &err);
 	if (t->late != NULL) {
 		struct timespec ts;

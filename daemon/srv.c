@@ -44,6 +44,9 @@
 #define RETAIN_MAX	1000u		/* jobs one store_retain deletes */
 #define WATCH_MAX	1024u		/* pending Waits and Logs per connection */
 
+static_assert(JOBS_RESULT_MAX <= STORE_RESULT_MAX,
+    "every result the registry keeps fits in the store");
+
 /* A durable submission waiting for its batch to commit. */
 struct pend {
 	struct srv *srv;		/* the server */
@@ -1255,7 +1258,7 @@ store_write(struct srv *srv, struct jobrec *jr)
 			r = store_start_job(srv->store, jr->id, started, &err);
 		if (r == SC_OK && final)
 			r = store_put_final(srv->store, jr->id, jr->fstatus,
-			    jr->ferror, jr->ended_ms, &err);
+			    jr->ferror, jr->result, jr->ended_ms, &err);
 		else if (r == SC_OK)
 			r = store_put_snapshot(srv->store, jr->id, sn.buf,
 			    sn.len, sn.tasks, sn.ntasks, epoch_ms(), &err);
@@ -1580,7 +1583,7 @@ recover_one(void *arg, const struct store_job *sj, const uint8_t *snap,
 		jr->sstate = JS_FINAL;
 		jobs_end(&srv->jobs, jr, state[st], code[st],
 		    st == JOB_COMPLETED ? NULL : sj->error != NULL ?
-		    sj->error : "", NULL, sj->ended_ms);
+		    sj->error : "", sj->result, sj->ended_ms);
 		for (s = 0; s < JR_NSTREAMS; s++) {
 			jr->out.total[s] = sj->out_kept[s] + sj->out_dropped[s];
 			jr->out.truncated[s] = sj->out_dropped[s] != 0;

@@ -66,13 +66,20 @@ static const char *const migrations[] = {
 	"CREATE INDEX output_job ON output(job, seq);"
 	"CREATE TABLE finals(job INTEGER PRIMARY KEY, status INTEGER NOT NULL,"
 	" ended_ms INTEGER NOT NULL, error TEXT);",
+	/* 2: the final record is the job row itself (one UPDATE, not an
+	 * UPDATE and an INSERT), and it keeps the entry's result */
+	"ALTER TABLE jobs ADD COLUMN status INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN result TEXT;"
+	"UPDATE jobs SET status = (SELECT status FROM finals"
+	" WHERE job = jobs.id) WHERE state = 1;"
+	"DROP TABLE finals;",
 };
 static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
 
 #define JOB_COLS "id, tenant, name, module, state, created_ms, started_ms," \
 	" ended_ms, timeout_ms, durable, error, out1, out2, drop1, drop2," \
-	" (SELECT status FROM finals WHERE job = jobs.id)"
+	" status, result"
 
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVE, ST_RELEASE, ST_UNDO,
@@ -80,7 +87,7 @@ enum stmt {
 	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_ALL, ST_JOB_END, ST_SNAP_PUT, ST_SNAP_DEL,
 	ST_TASK_PUT, ST_TASK_DEL, ST_TIMER_PUT, ST_TIMER_DEL, ST_TIMERS,
 	ST_TASKS, ST_OUT_KEPT, ST_OUT_PUT, ST_OUT_COUNT, ST_OUT_GET,
-	ST_FINAL_PUT, ST_DOOM_TIME, ST_DOOM_COUNT, ST_DEL_OUT, ST_DEL_FINAL,
+	ST_DOOM_TIME, ST_DOOM_COUNT, ST_DEL_OUT,
 	ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_N, ST_DOOM_CLEAR, ST_VACUUM,
 	ST_PAGES, ST__COUNT
 };
@@ -105,8 +112,8 @@ static const char *const sql[ST__COUNT] = {
 	    " WHERE job = jobs.id) FROM jobs WHERE state = 0 ORDER BY id",
 	[ST_JOB_ALL] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
 	    " WHERE job = jobs.id) FROM jobs ORDER BY id",
-	[ST_JOB_END] = "UPDATE jobs SET state = 1, ended_ms = ?2, error = ?3"
-	    " WHERE id = ?1 AND state = 0",
+	[ST_JOB_END] = "UPDATE jobs SET state = 1, ended_ms = ?2, error = ?3,"
+	    " status = ?4, result = ?5 WHERE id = ?1 AND state = 0",
 	[ST_SNAP_PUT] = "INSERT OR REPLACE INTO snapshots(job, taken_ms, bytes)"
 	    " VALUES(?1, ?2, ?3)",
 	[ST_SNAP_DEL] = "DELETE FROM snapshots WHERE job = ?1",
@@ -128,8 +135,6 @@ static const char *const sql[ST__COUNT] = {
 	    " drop2 = drop2 + (?2 = 2) * ?4 WHERE id = ?1",
 	[ST_OUT_GET] = "SELECT seq, stream, bytes FROM output"
 	    " WHERE job = ?1 AND seq > ?2 ORDER BY seq",
-	[ST_FINAL_PUT] = "INSERT INTO finals(job, status, ended_ms, error)"
-	    " VALUES(?1, ?2, ?3, ?4)",
 	[ST_DOOM_TIME] = "INSERT OR IGNORE INTO temp.doomed(id) SELECT id"
 	    " FROM jobs WHERE state = 1 AND ended_ms <= ?1 LIMIT ?2",
 	[ST_DOOM_COUNT] = "INSERT OR IGNORE INTO temp.doomed(id) SELECT id FROM"
@@ -137,8 +142,6 @@ static const char *const sql[ST__COUNT] = {
 	    " ORDER BY ended_ms DESC, id DESC) AS rn FROM jobs WHERE state = 1)"
 	    " WHERE rn > ?1 LIMIT ?2",
 	[ST_DEL_OUT] = "DELETE FROM output WHERE job IN"
-	    " (SELECT id FROM temp.doomed)",
-	[ST_DEL_FINAL] = "DELETE FROM finals WHERE job IN"
 	    " (SELECT id FROM temp.doomed)",
 	[ST_DEL_JOB] = "DELETE FROM jobs WHERE id IN (SELECT id FROM temp.doomed)",
 	[ST_DEL_MOD] = "DELETE FROM modules WHERE NOT EXISTS"
@@ -895,10 +898,11 @@ out:
 
 int
 store_put_final(struct store *s, uint64_t job, int status, const char *error,
-    int64_t ended_ms, struct sc_error *err)
+    const char *result, int64_t ended_ms, struct sc_error *err)
 {
 	sqlite3_stmt *st;
 	size_t elen = error != NULL ? strlen(error) : 0;
+	size_t rlen = result != NULL ? strlen(result) : 0;
 	int r;
 
 	if (status < 0 || status > 3)
@@ -906,6 +910,9 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 		    status);
 	if (elen > STORE_ERROR_MAX)
 		elen = STORE_ERROR_MAX;
+	if (rlen > STORE_RESULT_MAX)
+		return sc_errorf(err, SC_EINVAL, "result of %zu bytes is longer "
+		    "than %u bytes", rlen, STORE_RESULT_MAX);
 	if ((r = item_begin(s, err)) != SC_OK)
 		return r;
 	if ((st = stmt(s, ST_JOB_END, err)) == NULL) {
@@ -916,24 +923,18 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 	BIND(sqlite3_bind_int64(st, 2, ended_ms));
 	if (error != NULL)
 		BIND(sqlite3_bind_text(st, 3, error, (int)elen, SQLITE_STATIC));
-	if ((r = run(s, st, "ending the job", err)) != SC_OK)
+	BIND(sqlite3_bind_int(st, 4, status));
+	if (result != NULL)
+		BIND(sqlite3_bind_text(st, 5, result, (int)rlen,
+		    SQLITE_STATIC));
+	if ((r = run(s, st, "storing the final record", err)) != SC_OK)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
 		r = sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64 " in the "
 		    "store (a job has exactly one final record)", job);
 		goto out;
 	}
-	if ((st = stmt(s, ST_FINAL_PUT, err)) == NULL) {
-		r = SC_ESTORE;
-		goto out;
-	}
-	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
-	BIND(sqlite3_bind_int(st, 2, status));
-	BIND(sqlite3_bind_int64(st, 3, ended_ms));
-	if (error != NULL)
-		BIND(sqlite3_bind_text(st, 4, error, (int)elen, SQLITE_STATIC));
-	if ((r = run(s, st, "storing the final record", err)) != SC_OK ||
-	    (r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
+	if ((r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
 	    err)) != SC_OK)
 		goto out;
 	/* task and timer rows are only written with a snapshot row and only
@@ -960,7 +961,7 @@ store_retain(struct store *s, int64_t now_ms, uint32_t max,
     uint32_t *ndeleted, struct sc_error *err)
 {
 	static const enum stmt dels[] = {
-		ST_DEL_OUT, ST_DEL_FINAL, ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_CLEAR,
+		ST_DEL_OUT, ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_CLEAR,
 	};
 	int64_t cut = now_ms - (int64_t)s->opts.retention_ms;
 	sqlite3_stmt *st;
@@ -1039,6 +1040,7 @@ job_row(sqlite3_stmt *st, struct store_job *j)
 	}
 	j->status = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int(st, 15);
+	j->result = (const char *)sqlite3_column_text(st, 16);
 }
 
 /* Walk the rows of st (bound), calling each(row); reset st after. */
@@ -1051,8 +1053,8 @@ walk_jobs(struct store *s, sqlite3_stmt *st, store_job_fn fn, void *arg,
 	int r;
 
 	while ((r = step(s, st, "reading jobs", err)) == SQLITE_ROW) {
-		const void *snap = sqlite3_column_blob(st, 16);
-		size_t len = (size_t)sqlite3_column_bytes(st, 16);
+		const void *snap = sqlite3_column_blob(st, 17);
+		size_t len = (size_t)sqlite3_column_bytes(st, 17);
 
 		any = true;
 		job_row(st, &j);

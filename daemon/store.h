@@ -17,11 +17,12 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION	1		/* PRAGMA user_version we write */
+#define STORE_SCHEMA_VERSION	2		/* PRAGMA user_version we write */
 #define STORE_APP_ID		0x53435244	/* PRAGMA application_id "SCRD" */
 #define STORE_HASH_BYTES	32		/* module key: SHA-256 */
 #define STORE_NAME_MAX		255u		/* job name bytes */
 #define STORE_ERROR_MAX		8192u		/* error text bytes kept */
+#define STORE_RESULT_MAX	4096u		/* result text bytes (JOBS_RESULT_MAX) */
 
 struct store_opts {
 	int synchronous;		/* enum cfg_sync (PRAGMA synchronous) */
@@ -54,6 +55,7 @@ struct store_job {
 	int state;			/* enum store_job_state */
 	int status;			/* final status, -1 while live */
 	const char *error;		/* final error text, or NULL */
+	const char *result;		/* entry's value as text, or NULL */
 	uint64_t out_kept[2];		/* stdout, stderr bytes stored */
 	uint64_t out_dropped[2];	/* bytes past output_max, dropped */
 };
@@ -132,10 +134,11 @@ int store_put_snapshot(struct store *s, uint64_t job, const uint8_t *snap,
  * counted as dropped. */
 int store_put_output(struct store *s, uint64_t job, int stream,
     const void *buf, size_t len, struct sc_error *err) SC_MUST_CHECK;
-/* The final record (exactly one per job); drops snapshot, tasks, timers. */
+/* The final record (exactly one per job), with the entry's value as text
+ * (NULL: none); drops snapshot, tasks, timers. */
 int store_put_final(struct store *s, uint64_t job, int status,
-    const char *error, int64_t ended_ms, struct sc_error *err)
-    SC_MUST_CHECK;
+    const char *error, const char *result, int64_t ended_ms,
+    struct sc_error *err) SC_MUST_CHECK;
 /* Delete up to max ended jobs past retention (time, then count per
  * tenant) with their output and unused modules; reuse the freed pages. */
 int store_retain(struct store *s, int64_t now_ms, uint32_t max,

@@ -140,7 +140,7 @@ pid=
 if command -v sqlite3 >/dev/null 2>&1; then
 	# exactly one final record per acknowledged job, completed (0)
 	while read -r j id; do
-		n=$(sqlite3 "$db" "SELECT count(*) FROM finals WHERE job = $id \
+		n=$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE id = $id \
 		    AND status = 0")
 		live=$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE id = $id \
 		    AND state = 1")

@@ -167,7 +167,7 @@ test_create_reopen(void)
 	CHECK_INT_EQ(raw_int(path, "PRAGMA auto_vacuum"), 2);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name IN ('meta', 'modules', 'jobs', 'snapshots', 'tasks', "
-	    "'timers', 'output', 'finals', 'timers_due')"), 9);
+	    "'timers', 'output', 'timers_due')"), 8);
 	a = submit(s, 7, "first", modbytes, sizeof(modbytes), &err);
 	CHECK_INT_EQ(a, 1);
 	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
@@ -224,7 +224,7 @@ test_migrate_refuse(void)
 	CHECK_INT_EQ(store_open(path, NULL, &s, &err), SC_ESTORE);
 	CHECK(s == NULL);
 	CHECK_STR_CONTAINS(err.msg, "database schema version 7 is newer than "
-	    "this scriptd (version 1)");
+	    "this scriptd (version 2)");
 	file_hash(path, h2);
 	CHECK(memcmp(h1, h2, 32) == 0);
 
@@ -243,13 +243,67 @@ test_migrate_refuse(void)
 	    "PRAGMA user_version = 0"), SQLITE_OK);
 	s = open_ok(path, NULL);
 	store_close(s);
-	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	/* reopening a current schema writes nothing */
 	file_hash(path, h1);
 	s = open_ok(path, NULL);
 	store_close(s);
 	file_hash(path, h2);
 	CHECK(memcmp(h1, h2, 32) == 0);
+}
+
+/* A schema 1 database with an ended and a live job migrates to the
+ * current schema keeping both, the final status moved into the job row. */
+static void
+test_migrate_v1(void)
+{
+	char path[300];
+	struct sc_error err;
+	struct store *s;
+	struct jobs_seen js = { 0 };
+
+	CHECK_INT_EQ(raw_exec(newpath(path, sizeof(path)),
+	    "PRAGMA application_id = 1396920900;"
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    "CREATE TABLE modules(id INTEGER PRIMARY KEY,"
+	    " hash BLOB NOT NULL UNIQUE, bytes BLOB NOT NULL);"
+	    "CREATE TABLE jobs(id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,"
+	    " name TEXT NOT NULL, module BLOB NOT NULL, state INTEGER NOT NULL,"
+	    " created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,"
+	    " ended_ms INTEGER NOT NULL DEFAULT 0, timeout_ms INTEGER NOT NULL,"
+	    " durable INTEGER NOT NULL, error TEXT,"
+	    " out1 INTEGER NOT NULL DEFAULT 0, out2 INTEGER NOT NULL DEFAULT 0,"
+	    " drop1 INTEGER NOT NULL DEFAULT 0, drop2 INTEGER NOT NULL DEFAULT 0);"
+	    "CREATE TABLE snapshots(job INTEGER PRIMARY KEY,"
+	    " taken_ms INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	    "CREATE TABLE tasks(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	    "CREATE TABLE timers(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	    " due_ms INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	    "CREATE TABLE output(seq INTEGER PRIMARY KEY, job INTEGER NOT NULL,"
+	    " stream INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	    "CREATE TABLE finals(job INTEGER PRIMARY KEY, status INTEGER NOT NULL,"
+	    " ended_ms INTEGER NOT NULL, error TEXT);"
+	    "INSERT INTO meta VALUES('next_job_id', 3);"
+	    "INSERT INTO jobs(id, tenant, name, module, state, created_ms,"
+	    " ended_ms, timeout_ms, durable, error) VALUES"
+	    " (1, 7, 'ended', x'00', 1, 10, 20, 0, 1, 'boom'),"
+	    " (2, 7, 'live', x'00', 0, 11, 0, 0, 1, NULL);"
+	    "INSERT INTO finals VALUES(1, 1, 20, 'boom');"
+	    "PRAGMA user_version = 1;"), SQLITE_OK);
+	s = open_ok(path, NULL);
+	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	CHECK_INT_EQ(store_list_jobs(s, see_job, &js, &err), SC_OK);
+	CHECK_INT_EQ(js.n, 2);
+	CHECK_INT_EQ(js.status[0], 1);
+	CHECK_INT_EQ(js.status[1], -1);
+	CHECK_INT_EQ(store_put_final(s, 2, 0, NULL, "[1, 2]", 30, &err), SC_OK);
+	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
+	store_close(s);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'finals'"), 0);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 2 AND "
+	    "status = 0 AND result = '[1, 2]'"), 1);
 }
 
 struct acks {
@@ -375,7 +429,7 @@ test_recovery(void)
 	    2, 20, &err), SC_OK);
 	CHECK_INT_EQ(store_put_snapshot(s, c, (const uint8_t *)"snapC", 5, t3,
 	    1, 20, &err), SC_OK);
-	CHECK_INT_EQ(store_put_final(s, c, 0, NULL, 30, &err), SC_OK);
+	CHECK_INT_EQ(store_put_final(s, c, 0, NULL, "30", 30, &err), SC_OK);
 	CHECK_INT_EQ(store_start_job(s, a, 12, &err), SC_OK);
 	CHECK_INT_EQ(store_start_job(s, 99, 12, &err), SC_ENOTFOUND);
 	CHECK_STR_EQ(err.msg, "no live job 99 in the store");
@@ -404,7 +458,7 @@ test_recovery(void)
 	CHECK_INT_EQ(store_get_job(s, 42, see_job, &js, &err), SC_ENOTFOUND);
 	CHECK_STR_EQ(err.msg, "no job 42 in the store");
 	/* exactly one final record */
-	CHECK_INT_EQ(store_put_final(s, c, 1, "again", 40, &err), SC_ENOTFOUND);
+	CHECK_INT_EQ(store_put_final(s, c, 1, "again", NULL, 40, &err), SC_ENOTFOUND);
 	CHECK_STR_CONTAINS(err.msg, "no live job 3 in the store (a job has "
 	    "exactly one final record)");
 	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
@@ -424,7 +478,8 @@ test_recovery(void)
 		CHECK_STR_CONTAINS(err.msg, "is not in the store");
 	}
 	store_close(s);
-	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM finals"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE state = 1 "
+	    "AND status = 0 AND result = '30'"), 1);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM snapshots"), 2);
 }
 
@@ -497,7 +552,7 @@ ended_jobs(struct store *s, uint32_t tenant, int n, int64_t ended,
 		CHECK(id != 0);
 		CHECK_INT_EQ(store_put_output(s, id, 1, big, outlen, &err),
 		    SC_OK);
-		CHECK_INT_EQ(store_put_final(s, id, 0, NULL, ended, &err),
+		CHECK_INT_EQ(store_put_final(s, id, 0, NULL, NULL, ended, &err),
 		    SC_OK);
 	}
 	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
@@ -527,7 +582,8 @@ test_retention(void)
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs"), 6);
 	CHECK_INT_EQ(raw_int(path, "SELECT min(id) FROM jobs"), 3);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM output"), 5);
-	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM finals"), 5);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE state = 1"),
+	    5);
 	/* the live job's module stays; 5 ended ones kept theirs */
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM modules"), 6);
 	/* by time: everything ended is past 1 s at 11001; live job stays */
@@ -801,7 +857,7 @@ test_faults(void)
 		if (r == SC_OK)
 			r = store_put_output(s, id, 1, "out", 3, &err);
 		if (r == SC_OK)
-			r = store_put_final(s, id, 0, NULL, 9, &err);
+			r = store_put_final(s, id, 0, NULL, NULL, 9, &err);
 		if (r == SC_OK)
 			r = store_commit(s, &err);
 		if (r != SC_OK) {
@@ -814,12 +870,13 @@ test_faults(void)
 		CHECK_INT_EQ(a.ok + a.failed, s != NULL && id != 0 ? 1 : 0);
 		CHECK_INT_EQ(a.ok, done);
 		/* whole items only: no job without its final, no orphans */
-		if (raw_int(path, "PRAGMA user_version") == 1) {
+		if (raw_int(path, "PRAGMA user_version") ==
+		    STORE_SCHEMA_VERSION) {
 			int64_t jobs = raw_int(path, "SELECT count(*) FROM jobs");
 
 			CHECK_INT_EQ(jobs, done);
-			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM finals"),
-			    done);
+			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs "
+			    "WHERE state = 1 AND status = 0"), done);
 			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM output"),
 			    done);
 			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM timers"),
@@ -841,6 +898,7 @@ main(void)
 	}
 	RUN(test_create_reopen);
 	RUN(test_migrate_refuse);
+	RUN(test_migrate_v1);
 	RUN(test_group_commit);
 	RUN(test_recovery);
 	RUN(test_output_cap);
