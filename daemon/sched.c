@@ -47,6 +47,7 @@ struct sched {
 	sched_spawn_fn spawn_fn;	/* asked before each spawn, or NULL */
 	void *spawn_arg;		/* its argument */
 	sched_ran_fn ran;		/* told after each slice, or NULL */
+	struct sched_ext ext;		/* extern calls; start NULL: none */
 };
 
 static void job_end(struct sched *s, struct job *j);
@@ -223,9 +224,66 @@ disarm(struct sched *s, struct task *t)
 void
 sched_unwait(struct sched *s, struct task *t)
 {
+	struct vfut *f = t->fut;
+
 	if (t->flags & TF_INLIST)
 		waiters_del(t);
 	disarm(s, t);
+	if (t->wait == WAIT_LEAF && f != NULL && f->h.o.sub == FUT_EXT &&
+	    (f->flags & FUTF_CALLING)) {
+		f->flags &= ~FUTF_CALLING;
+		s->ext.abandon(s->ext.arg, t);
+	}
+}
+
+void
+sched_set_ext(struct sched *s, const struct sched_ext *ext)
+{
+	if (ext != NULL)
+		s->ext = *ext;
+	else
+		memset(&s->ext, 0, sizeof(s->ext));
+}
+
+int
+sched_ext_start(struct sched *s, struct task *t, struct vfut *f,
+    struct sc_error *err)
+{
+	if (s->ext.start == NULL)
+		return sc_errorf(err, SC_EDENIED, "extern functions run in the "
+		    "daemon's FFI workers; `scriptd run` has none");
+	return s->ext.start(s->ext.arg, t, f, err);
+}
+
+void
+sched_ext_done(struct sched *s, struct task *t, const char *err,
+    union value v, const char *str, size_t slen)
+{
+	struct vfut *f = t->fut;
+	struct vstr *vs = NULL;
+
+	if (SC_NEVER(t->state != TASK_WAITING || t->wait != WAIT_LEAF ||
+	    f == NULL || f->h.o.sub != FUT_EXT ||
+	    !(f->flags & FUTF_CALLING)))
+		return;
+	f->flags &= ~FUTF_CALLING;
+	if (err == NULL && f->h.o.ekind == VK_STRING) {
+		if (str_new(t, str, slen, &vs) == SC_OK)
+			v.o = &vs->h.o;
+		else
+			err = "the extern call's string result does not fit "
+			    "in the task's memory limit";
+	}
+	if (err != NULL) {
+		f->flags |= FUTF_FAILED;
+		/* no room for the text: the task still fails, tersely */
+		if (str_new(t, err, strlen(err), &vs) == SC_OK)
+			f->child = &vs->h.o;
+	} else {
+		f->flags |= FUTF_DONE;
+		f->fallback = v;
+	}
+	sched_ready(s, t);
 }
 
 /*

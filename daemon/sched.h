@@ -88,6 +88,20 @@ struct sched;
 typedef int (*sched_spawn_fn)(void *arg, uint32_t tenant,
     struct sc_error *err);
 
+/*
+ * Extern calls go to whoever runs native code (the daemon's FFI pool):
+ * start() sends the call of future f (FUT_EXT, arguments inside) for task
+ * t, which then waits; SC_OK means sched_ext_done() follows later, never
+ * from inside start(); anything else fails t with err. abandon() says t
+ * stopped waiting (cancelled, timed out, its job ended): forget it.
+ */
+struct sched_ext {
+	int (*start)(void *arg, struct task *t, struct vfut *f,
+	    struct sc_error *err);
+	void (*abandon)(void *arg, struct task *t);
+	void *arg;
+};
+
 /* Create a scheduler with a copy of lim (NULL: defaults). */
 int sched_new(const struct vm_limits *lim, struct sched **sp) SC_MUST_CHECK;
 /* Free s and every job still in it (no done hooks run). NULL is a no-op. */
@@ -117,6 +131,13 @@ typedef void (*sched_ran_fn)(struct job *j);
 void sched_set_ran_hook(struct sched *s, sched_ran_fn fn);
 /* Call fn before each spawn (NULL: no hook). */
 void sched_set_spawn_hook(struct sched *s, sched_spawn_fn fn, void *arg);
+/* Where extern calls go (NULL: nowhere; they fail with a message). */
+void sched_set_ext(struct sched *s, const struct sched_ext *ext);
+/* The extern call task t awaits ended: with error text err (not NULL:
+ * failed), or with its result v, or for a string result the bytes str,
+ * slen (copied). t becomes ready. */
+void sched_ext_done(struct sched *s, struct task *t, const char *err,
+    union value v, const char *str, size_t slen);
 /* Live tasks of one tenant. */
 uint32_t sched_tenant_tasks(const struct sched *s, uint32_t tenant);
 /* Run up to max_slices slices (firing due timers as it goes); returns the
@@ -142,6 +163,9 @@ void sched_set_clock(struct sched *s, int64_t (*now_ms)(void));
 void sched_ready(struct sched *s, struct task *t);
 int sched_spawn(struct sched *s, struct task *parent, struct vfut *f,
     unsigned flags, struct task **tp) SC_MUST_CHECK;
+/* Send t's extern call f (sched_set_ext); err names why not. */
+int sched_ext_start(struct sched *s, struct task *t, struct vfut *f,
+    struct sc_error *err) SC_MUST_CHECK;
 int sched_sleep_until(struct sched *s, struct task *t, int64_t due)
     SC_MUST_CHECK;
 void sched_wait_on(struct task *t, struct task *target);

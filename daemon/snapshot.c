@@ -830,10 +830,11 @@ check_frames(const struct dec *d, uint32_t id, const Snap__Task *t)
 		    (o->fut_type == FUT_JOIN && o->child == 0) ||
 		    (o->fut_type == FUT_TIMEOUT && (o->child == 0 ||
 		    o->child_kind != VK_TASK || !o->has_due)) ||
-		    (o->fut_type != FUT_JOIN && o->fut_type != FUT_TIMEOUT))
+		    (o->fut_type != FUT_JOIN && o->fut_type != FUT_TIMEOUT &&
+		    o->fut_type != FUT_EXT))
 			return BAD(d, "task %u: awaits object %u, not a "
-			    "started join_all or await_timeout of kind %s", id,
-			    t->fut, vkind_name(dk));
+			    "started join_all, await_timeout or extern call of "
+			    "kind %s", id, t->fut, vkind_name(dk));
 		return SC_OK;
 	}
 	default:

@@ -265,7 +265,7 @@ free_hobj(struct hobj *h, struct obj **work)
 			    f->args[i], work);
 		}
 		drop(f->child, work);
-		if (f->h.o.sub == FUT_TIMEOUT)
+		if (f->h.o.sub == FUT_TIMEOUT || (f->flags & FUTF_DONE))
 			drop_val(f->h.o.ekind, f->fallback, work);
 	}
 	mem_alloc(&own->mem, h, h->size, 0);

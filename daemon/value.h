@@ -81,6 +81,9 @@ enum fut_state {
 enum {					/* struct vfut flags */
 	FUTF_CTYPES = 1,		/* akinds are enum ctype (extern) */
 	FUTF_FAILSEEN = 2,		/* join: a task of the job failed */
+	FUTF_CALLING = 4,		/* extern: the call is in a worker */
+	FUTF_DONE = 8,			/* extern: result in fallback */
+	FUTF_FAILED = 16,		/* extern: error text in child (or NULL) */
 };
 
 struct vfut {
@@ -90,11 +93,12 @@ struct vfut {
 	uint8_t jkind;			/* join: element kind of the result */
 	uint8_t nargs;			/* args (a function has <= 256 regs) */
 	uint32_t idx;			/* function/extern index; join cursor */
-	struct obj *child;		/* join: array; timeout: future or task */
+	struct obj *child;		/* join: array; timeout: future or task;
+					 * failed extern: its error string */
 	union {
 		struct {
 			int64_t ms;	/* sleep/timeout ms; timeout: due time */
-			union value fallback;	/* timeout: of kind o.ekind */
+			union value fallback;	/* timeout; extern: result */
 			const uint8_t *akinds;	/* fn/extern: arg kinds */
 		};
 		struct {		/* join, while its task is suspended */

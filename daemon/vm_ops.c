@@ -497,6 +497,39 @@ poll_timeout(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 }
 
 /* Poll leaf future fu for t; `fresh` on its first await (or spawn run). */
+/*
+ * An extern call: start it (first await, or the first look after a
+ * restart, whose snapshot kept the arguments but not the call), then
+ * wait for sched_ext_done(), then take its result or error.
+ */
+static int
+poll_ext(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
+{
+	int r;
+
+	if (fu->flags & FUTF_FAILED) {
+		const struct vstr *msg = (const struct vstr *)fu->child;
+
+		if (msg == NULL)
+			return sc_errorf(&vm->err, SC_ERUNTIME, "extern call "
+			    "failed (no memory left for its message)");
+		return sc_errorf(&vm->err, SC_ERUNTIME, "%.*s",
+		    (int)msg->len, msg->s);
+	}
+	if (fu->flags & FUTF_DONE) {
+		fu->flags &= ~FUTF_DONE;	/* the result moves out */
+		*res = fu->fallback;
+		fu->fallback.i = 0;
+		return POLL_READY;
+	}
+	if (fu->flags & FUTF_CALLING)
+		return POLL_PENDING;
+	if ((r = sched_ext_start(vm->s, t, fu, &vm->err)) != SC_OK)
+		return r;
+	fu->flags |= FUTF_CALLING;
+	return POLL_PENDING;
+}
+
 static int
 poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
     bool fresh, union value *res)
@@ -531,9 +564,16 @@ poll_leaf(struct vm *vm, struct task *t, struct vfut *fu, unsigned dk,
 		}
 		return fu->h.o.sub == FUT_JOIN ? poll_join(vm, t, fu, res) :
 		    poll_timeout(vm, t, fu, dk, res);
+	case FUT_EXT:
+		if (fresh) {
+			fu->h.o.refs++;
+			t->fut = fu;
+			t->wait = WAIT_LEAF;
+		}
+		return poll_ext(vm, t, fu, res);
 	default:
-		return sc_errorf(&vm->err, SC_EDENIED, "extern functions need "
-		    "the daemon's FFI workers (not available in this build)");
+		return sc_errorf(&vm->err, SC_EINVAL, "await of a future of "
+		    "unknown type %u", fu->h.o.sub);
 	}
 }
 
