@@ -572,7 +572,7 @@ type_at(const char **pp, size_t *lenp)
 
 #define TYPE_LIST	"int, i32, float, bool, string, ptr or ()"
 
-/* allow = LIBRARY SYMBOL ( [TYPE {, TYPE}] ) [-> TYPE] */
+/* allow = LIBRARY SYMBOL ( [TYPE {, TYPE}] ) [-> TYPE] [frees] */
 static int
 add_allow(struct st *s, const struct key *k, const char *val)
 {
@@ -644,12 +644,19 @@ add_allow(struct st *s, const struct key *k, const char *val)
 			    q);
 		a->ret = (uint8_t)ct;
 		p = skip_blanks(p);
-		if (*p != '\0')
-			return bad(s, k, val, "unexpected \"%s\" after the "
-			    "result type", p);
-	} else if (*p != '\0')
-		return bad(s, k, val, "expected '-> TYPE' or the end of the "
-		    "line after ')'");
+	}
+	if (strncmp(p, "frees", 5) == 0 && (p[5] == '\0' || p[5] == ' ' ||
+	    p[5] == '\t')) {
+		if (memchr(a->params, CT_PTR, a->nparams) == NULL)
+			return bad(s, k, val, "'frees' needs a ptr parameter "
+			    "(the handle it frees)");
+		a->frees = true;
+		p = skip_blanks(p + 5);
+	}
+	if (*p != '\0')
+		return bad(s, k, val, "unexpected \"%s\" after the "
+		    "signature (want '-> TYPE', 'frees' or the end of the "
+		    "line)", p);
 	for (uint32_t i = 0; i < s->c->ffi.nallow; i++) {
 		const struct cfg_allow *o = &s->c->ffi.allow[i];
 
@@ -850,6 +857,25 @@ out:
 	return r;
 }
 
+bool
+cfg_allow_equal(const struct cfg *a, const struct cfg *b)
+{
+	if (a->ffi.nallow != b->ffi.nallow)
+		return false;
+	for (uint32_t i = 0; i < a->ffi.nallow; i++) {
+		const struct cfg_allow *x = &a->ffi.allow[i];
+		const struct cfg_allow *y = &b->ffi.allow[i];
+
+		if (strcmp(x->library, y->library) != 0 ||
+		    strcmp(x->symbol, y->symbol) != 0 ||
+		    x->nparams != y->nparams || x->ret != y->ret ||
+		    x->frees != y->frees ||
+		    memcmp(x->params, y->params, x->nparams) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Settings compare; allow lines' line numbers do not. */
 bool
 cfg_equal(const struct cfg *a, const struct cfg *b)
@@ -866,20 +892,9 @@ cfg_equal(const struct cfg *a, const struct cfg *b)
 	}
 	if (a->daemon.nadmins != b->daemon.nadmins ||
 	    memcmp(a->daemon.admin_uids, b->daemon.admin_uids,
-	    a->daemon.nadmins * sizeof(uint32_t)) != 0 ||
-	    a->ffi.nallow != b->ffi.nallow)
+	    a->daemon.nadmins * sizeof(uint32_t)) != 0)
 		return false;
-	for (uint32_t i = 0; i < a->ffi.nallow; i++) {
-		const struct cfg_allow *x = &a->ffi.allow[i];
-		const struct cfg_allow *y = &b->ffi.allow[i];
-
-		if (strcmp(x->library, y->library) != 0 ||
-		    strcmp(x->symbol, y->symbol) != 0 ||
-		    x->nparams != y->nparams || x->ret != y->ret ||
-		    memcmp(x->params, y->params, x->nparams) != 0)
-			return false;
-	}
-	return true;
+	return cfg_allow_equal(a, b);
 }
 
 /* For documentation and tests: "limits.fuel" for i, NULL past the end. */

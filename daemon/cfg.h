@@ -47,6 +47,7 @@ struct cfg_allow {
 	uint32_t nparams;		/* parameters */
 	uint8_t params[CFG_ALLOW_PARAMS_MAX];	/* enum ctype, never CT_VOID */
 	uint8_t ret;			/* enum ctype (CT_VOID for ()) */
+	bool frees;			/* frees its first ptr argument */
 	uint32_t line;			/* line in the config file */
 };
 
@@ -116,6 +117,8 @@ void cfg_defaults(struct cfg *c);
  * success; err names "FILE:LINE: section.key = value: reason". */
 int cfg_load(const char *path, struct cfg *out, struct sc_error *err)
     SC_MUST_CHECK;
+/* True if a and b have the same ffi.allow lines (line numbers aside). */
+bool cfg_allow_equal(const struct cfg *a, const struct cfg *b);
 /* True if a and b hold the same settings. */
 bool cfg_equal(const struct cfg *a, const struct cfg *b);
 /* The i-th known key as "section.key", or NULL past the last. */

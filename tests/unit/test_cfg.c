@@ -179,7 +179,9 @@ static const char every_key[] =
     "->  ptr\n"
     "allow = libc.so.6 abort()\n"
     "allow = libc.so.6 getpid () -> i32\n"
-    "allow=libz.so.1 zlibCompileFlags() -> ()";
+    "allow=libz.so.1 zlibCompileFlags() -> ()\n"
+    "allow = /usr/lib/libx.so x_close (ptr) frees\n"
+    "allow = /usr/lib/libx.so x_take (int, ptr) -> int frees";
 
 static void
 test_every_key(void)
@@ -235,7 +237,7 @@ test_every_key(void)
 	CHECK_INT_EQ(c->ffi.worker_memory, 1LL << 30);
 	CHECK_INT_EQ(c->ffi.worker_cpu_ms, 86400000);
 	CHECK_STR_EQ(c->ffi.user, "_scriptd-ffi");
-	CHECK_INT_EQ(c->ffi.nallow, 5);
+	CHECK_INT_EQ(c->ffi.nallow, 7);
 	a = &c->ffi.allow[0];
 	CHECK_STR_EQ(a->library, "libm.so.6");
 	CHECK_STR_EQ(a->symbol, "cos");
@@ -257,6 +259,11 @@ test_every_key(void)
 	CHECK(strcmp(a->symbol, "getpid") == 0 && a->ret == CT_INT32);
 	a = &c->ffi.allow[4];
 	CHECK(strcmp(a->library, "libz.so.1") == 0 && a->ret == CT_VOID);
+	CHECK(!a->frees && !c->ffi.allow[1].frees);
+	a = &c->ffi.allow[5];
+	CHECK(a->frees && a->ret == CT_VOID && a->nparams == 1);
+	a = &c->ffi.allow[6];
+	CHECK(a->frees && a->ret == CT_INT64 && a->nparams == 2);
 	cfg_defaults(d);
 	CHECK(!cfg_equal(c, d));
 	free(c);
@@ -496,11 +503,20 @@ test_allow_errors(void)
 	    "2: ffi.allow = libm.so.6 cos (float -> float: expected ',' or "
 	    "')' after a parameter type");
 	CHECK_BAD("[ffi]\nallow = libm.so.6 cos (float) float\n",
-	    "2: ffi.allow = libm.so.6 cos (float) float: expected '-> TYPE' "
-	    "or the end of the line after ')'");
+	    "2: ffi.allow = libm.so.6 cos (float) float: unexpected \"float\" "
+	    "after the signature (want '-> TYPE', 'frees' or the end of the "
+	    "line)");
 	CHECK_BAD("[ffi]\nallow = libm.so.6 cos (float) -> float float\n",
 	    "2: ffi.allow = libm.so.6 cos (float) -> float float: unexpected "
-	    "\"float\" after the result type");
+	    "\"float\" after the signature (want '-> TYPE', 'frees' or the "
+	    "end of the line)");
+	CHECK_BAD("[ffi]\nallow = libx.so x_free (int) frees\n",
+	    "2: ffi.allow = libx.so x_free (int) frees: 'frees' needs a ptr "
+	    "parameter (the handle it frees)");
+	CHECK_BAD("[ffi]\nallow = libx.so x_free (ptr) frees now\n",
+	    "2: ffi.allow = libx.so x_free (ptr) frees now: unexpected "
+	    "\"now\" after the signature (want '-> TYPE', 'frees' or the end "
+	    "of the line)");
 	CHECK_BAD("[ffi]\nallow = libc.so.6 f (int,int,int,int,int,int,int,"
 	    "int,int,int,int,int,int,int,int,int,int)\n",
 	    "2: ffi.allow = libc.so.6 f (int,int,int,int,int,int,int,int,int,"
