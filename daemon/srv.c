@@ -31,6 +31,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "ffipool.h"
 #include "log.h"
 #include "modio.h"
 #include "quota.h"
@@ -442,6 +443,7 @@ on_done(void *arg, struct job *j, int status, const char *error)
 	}
 	jobs_end(&the->jobs, jr, map[status].state, map[status].code,
 	    status == JOB_COMPLETED ? NULL : error, rtext, epoch_ms());
+	ffipool_job_ended(the->ffi, jr->id);	/* its handles go with it */
 	/* two clocks (monotonic, wall): keep created <= started <= ended;
 	 * a restored job keeps the start it had before the restart */
 	if (j->started != 0 && jr->started_ms == 0) {
@@ -472,6 +474,47 @@ on_spawn(void *arg, uint32_t uid, struct sc_error *err)
 	struct tenant_acct *tn = tenant_find(&srv->tenants, uid);
 
 	return tn != NULL ? quota_spawn(srv->cfg, tn, srv_now(), err) : SC_OK;
+}
+
+/* Extern calls: the scheduler asks, the FFI pool answers. */
+static int
+on_ext_start(void *arg, struct task *t, struct vfut *f, struct sc_error *err)
+{
+	struct srv *srv = arg;
+	struct jobrec *jr = t->job->hooks.arg;
+	struct tenant_acct *tn;
+	struct ffipool_req rq;
+	int r;
+
+	if (SC_NEVER(jr == NULL))
+		return sc_errorf(err, SC_EINVAL, "a job without a record");
+	tn = jr->tn;
+	if ((r = quota_extern(srv->cfg, tn, srv_now(), err)) != SC_OK)
+		return r;
+	rq.key = t;
+	rq.tenant = tn->uid;
+	rq.job = jr->id;
+	rq.nhandles = &tn->nhandles;
+	rq.ext = &t->job->prog->m->externs[f->idx];
+	rq.args = f->args;
+	return ffipool_call(srv->ffi, &rq, err);
+}
+
+static void
+on_ext_abandon(void *arg, struct task *t)
+{
+	struct srv *srv = arg;
+
+	ffipool_abandon(srv->ffi, t);
+}
+
+static void
+on_ext_done(void *arg, void *key, const char *err, union value v,
+    const char *str, size_t slen)
+{
+	struct srv *srv = arg;
+
+	sched_ext_done(srv->sched, key, err, v, str, slen);
 }
 
 /* Requests */
@@ -825,6 +868,7 @@ do_stats(struct conn *c, uint64_t id)
 	Wire__Reply r = WIRE__REPLY__INIT;
 	Wire__StatsReply sr = WIRE__STATS_REPLY__INIT;
 	uint64_t by[JR_TIMED_OUT + 1] = { 0 };
+	struct ffipool_stats fs;
 	struct tenant_acct *tn;
 
 	/* ended jobs are counted as they end and expire; live ones are
@@ -856,6 +900,9 @@ do_stats(struct conn *c, uint64_t id)
 	sr.frames_rejected = srv->st.frames_rejected;
 	sr.slices_total = srv->st.slices_total;
 	sr.timers_pending = sched_ntimers(srv->sched);
+	ffipool_stats(srv->ffi, &fs);
+	sr.ffi_calls_total = fs.calls;
+	sr.ffi_workers = fs.workers;
 	sr.server_version = (char *)SRV_VERSION;
 	r.id = id;
 	r.result_case = WIRE__REPLY__RESULT_STATS;
@@ -1434,6 +1481,7 @@ srv_reload(struct srv *srv)
 		free(nc);
 		return;
 	}
+	ffipool_reload(srv->ffi, nc);
 	free(srv->cfg);
 	srv->cfg = nc;
 	log_setup(nc->daemon.log_level, nc->daemon.log_timestamps);
@@ -1673,8 +1721,12 @@ int
 srv_new(struct event_base *base, struct sched *s, struct cfg *cfg,
     const struct srv_opts *opts, struct srv **sp, struct sc_error *err)
 {
+	static const struct sched_ext ext = { on_ext_start, on_ext_abandon,
+	    NULL };
+	struct sched_ext e = ext;
 	struct timeval sec = { 1, 0 };
 	struct srv *srv;
+	int r;
 
 	*sp = NULL;
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
@@ -1697,8 +1749,15 @@ srv_new(struct event_base *base, struct sched *s, struct cfg *cfg,
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	}
 	srv->cfg = cfg;
+	if ((r = ffipool_new(base, cfg, on_ext_done, srv, &srv->ffi,
+	    err)) != SC_OK) {
+		srv_free(srv);
+		return r;
+	}
 	sched_set_spawn_hook(s, on_spawn, srv);
 	sched_set_ran_hook(s, on_ran);
+	e.arg = srv;
+	sched_set_ext(s, &e);
 	the = srv;
 	*sp = srv;
 	return SC_OK;
@@ -1728,6 +1787,9 @@ srv_free(struct srv *srv)
 		sched_set_spawn_hook(srv->sched, NULL, NULL);
 	if (srv->sched != NULL)
 		sched_set_ran_hook(srv->sched, NULL);
+	if (srv->sched != NULL)
+		sched_set_ext(srv->sched, NULL);
+	ffipool_free(srv->ffi);		/* kills the workers, calls no one */
 	jobs_free(&srv->jobs);
 	tenants_free(&srv->tenants);
 	free(srv->cfg);

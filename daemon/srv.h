@@ -62,6 +62,7 @@ struct srv {
 	struct event *tick;		/* once a second: retention */
 	uint32_t ticks;			/* seconds since the last store_retain */
 	struct store *store;		/* the durable store, or NULL */
+	struct ffipool *ffi;		/* FFI workers (extern calls) */
 	struct jobrec *swrites;		/* durable jobs with something to store */
 	struct jobrec **inbatch;	/* written in the open batch */
 	uint32_t ninbatch;		/* ... */

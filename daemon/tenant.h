@@ -27,6 +27,7 @@ struct tenant_acct {
 	uint32_t nended;		/* ended jobs kept */
 	uint32_t nended_by[TENANT_END_STATES];	/* ... by state - COMPLETED */
 	uint32_t nconns;		/* open connections */
+	uint32_t nhandles;		/* live FFI handles */
 	uint64_t ended_bytes;		/* output bytes its ended jobs keep */
 	struct bucket submit;		/* submissions per second */
 	struct bucket spawn;		/* spawns per second */
