@@ -870,14 +870,13 @@ read_cb(struct bufferevent *bev, void *arg)
 	struct worker *w = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct sc_error err;
-	size_t len, off, blen;
+	size_t len, blen;
 	uint8_t *p;
 
 	while (w->bev == bev && (len = evbuffer_get_length(in)) >=
 	    FRAME_HEADER_SIZE) {
 		p = evbuffer_pullup(in, FRAME_HEADER_SIZE);
-		if (frame_parse(p, FRAME_HEADER_SIZE, FFI_FRAME_MAX, &off,
-		    &blen, &err) < 0) {
+		if (frame_header_len(p, FFI_FRAME_MAX, &blen, &err) != SC_OK) {
 			log_error("FFI worker %u: %s; killing it", w->idx,
 			    err.msg);
 			kill(w->pid, SIGKILL);

@@ -34,9 +34,9 @@ frame_header(uint32_t len, uint8_t out[FRAME_HEADER_SIZE])
 	out[3] = (uint8_t)len;
 }
 
-/* Decode and judge a header: the body length, or SC_EPROTO/SC_ELIMIT. */
-static int
-header_len(const uint8_t *buf, size_t max, size_t *lenp, struct sc_error *err)
+int
+frame_header_len(const uint8_t *buf, size_t max, size_t *lenp,
+    struct sc_error *err)
 {
 	uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
 	    (uint32_t)buf[2] << 8 | (uint32_t)buf[3];
@@ -67,7 +67,7 @@ frame_parse(const uint8_t *buf, size_t len, size_t max, size_t *body_off,
 
 	if (len < FRAME_HEADER_SIZE)
 		return FRAME_PARTIAL;
-	if ((r = header_len(buf, max, &n, err)) != SC_OK)
+	if ((r = frame_header_len(buf, max, &n, err)) != SC_OK)
 		return r;
 	if (len - FRAME_HEADER_SIZE < n)
 		return FRAME_PARTIAL;
@@ -367,7 +367,7 @@ frame_read_fd(int fd, size_t max, uint8_t **bufp, size_t *lenp,
 		    FRAME_HEADER_SIZE);
 	if (r != SC_OK)
 		return r;
-	if ((r = header_len(hdr, max, &blen, err)) != SC_OK)
+	if ((r = frame_header_len(hdr, max, &blen, err)) != SC_OK)
 		return r;
 	if ((body = malloc(blen)) == NULL)
 		return sc_errorf(err, SC_ENOMEM, "out of memory reading a "

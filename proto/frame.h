@@ -36,6 +36,10 @@
 
 /* Write the 4-byte big-endian header for a body of len bytes. */
 void frame_header(uint32_t len, uint8_t out[FRAME_HEADER_SIZE]);
+/* Judge a 4-byte header: *lenp gets the body length, or SC_EPROTO (zero)
+ * / SC_ELIMIT (over max). */
+int frame_header_len(const uint8_t *buf, size_t max, size_t *lenp,
+    struct sc_error *err) SC_MUST_CHECK;
 /* Find the first frame in buf: SC_OK (whole frame there), FRAME_PARTIAL,
  * SC_ELIMIT (longer than max) or SC_EPROTO (zero length). */
 int frame_parse(const uint8_t *buf, size_t len, size_t max, size_t *body_off,
