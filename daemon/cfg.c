@@ -952,7 +952,8 @@ cfg_allow_extern(const struct cfg *c, const struct mod_extern *e,
 		    "allowed by the daemon's configuration (no ffi.allow "
 		    "line)", e->library, e->symbol, got);
 	if (a->nparams == e->nparams && a->ret == e->ret &&
-	    memcmp(a->params, e->params, e->nparams) == 0)
+	    (e->nparams == 0 || memcmp(a->params, e->params,
+	    e->nparams) == 0))		/* no params: params may be NULL */
 		return SC_OK;
 	cfg_signature(a->params, a->nparams, a->ret, want, sizeof(want));
 	return sc_errorf(err, SC_EDENIED, "extern \"%s\" %s %s does not match "
