@@ -847,8 +847,10 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 		}
 		break;
 	case FFI__FROM_WORKER__M_REPLY:
-		if (w->state == W_READY && m->reply != NULL)
+		if (w->state == W_READY && m->reply != NULL) {
 			got_reply(w, m->reply);
+			dispatch(w->p);		/* w is free again */
+		}
 		break;
 	case FFI__FROM_WORKER__M_FAULT:
 		w->faulted = true;
@@ -964,7 +966,7 @@ send_init(struct worker *w)
 	in.max_memory = cfg->ffi.worker_memory;
 	in.max_cpu_s = (uint32_t)(cfg->ffi.worker_cpu_ms / 1000);
 	in.max_files = 16;
-	in.max_handles = cfg->tenant.max_handles;
+	in.max_handles = FFI_WORKER_HANDLES;
 	in.drop_privileges = w->p->drop_priv;
 	in.uid = w->p->uid;
 	in.gid = w->p->gid;

@@ -21,6 +21,8 @@
 #include "value.h"
 
 #define FFI_HANDLE_SLOTS_MAX	(1u << 24)	/* handle table entries */
+#define FFI_WORKER_HANDLES	65536u		/* pointers one worker keeps
+						 * (every tenant's) */
 
 struct event_base;
 struct ffipool;
