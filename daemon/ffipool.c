@@ -34,6 +34,7 @@
 #include "frame.h"
 #include "log.h"
 #include "snapshot.h"
+#include "utf8.h"
 
 #define HANDLE_SLOT_BITS	24
 #define HANDLE_GEN_MAX		((UINT64_C(1) << 38) - 1)	/* below bit 62 */
@@ -780,14 +781,24 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 	case CT_BOOL:
 		v.i = fv != NULL && fv->v_case == FFI__VALUE__V_B && fv->b;
 		break;
-	case CT_STRING:
+	case CT_STRING: {
+		bool has = fv != NULL && fv->v_case == FFI__VALUE__V_S;
+		const char *s = has ? (const char *)fv->s.data : "";
+		size_t n = has ? fv->s.len : 0;
+
+		/* Script strings are UTF-8; native code's need not be */
+		if (!utf8_valid(s, n)) {
+			snprintf(msg, sizeof(msg), "extern call %s returned a "
+			    "string that is not valid UTF-8 (%zu bytes)",
+			    a->symbol, n);
+			call_fail(p, c, msg);
+			return;
+		}
 		if (c->key != NULL)
-			p->done(p->arg, c->key, NULL, v, fv != NULL &&
-			    fv->v_case == FFI__VALUE__V_S ? (const char *)
-			    fv->s.data : "", fv != NULL && fv->v_case ==
-			    FFI__VALUE__V_S ? fv->s.len : 0);
+			p->done(p->arg, c->key, NULL, v, s, n);
 		call_free(c);
 		return;
+	}
 	case CT_PTR: {
 		uint64_t slot = fv != NULL && fv->v_case ==
 		    FFI__VALUE__V_HANDLE ? fv->handle : 0;

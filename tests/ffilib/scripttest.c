@@ -32,6 +32,7 @@ int64_t st_open(const char *path);		/* (string) -> int: open(2) */
 int64_t st_spawn(void);				/* () -> int: fork(2) */
 int64_t st_socket(void);			/* () -> int: socket(2) */
 const char *st_null_str(void);			/* () -> string: NULL */
+const char *st_bad_utf8(void);			/* () -> string: not UTF-8 */
 
 /* An object a Script handle stands for. */
 struct st_obj {
@@ -170,4 +171,10 @@ const char *
 st_null_str(void)
 {
 	return NULL;
+}
+
+const char *
+st_bad_utf8(void)
+{
+	return "caf\xe9";		/* Latin-1, as old C libraries do */
 }
