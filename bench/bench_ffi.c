@@ -25,7 +25,7 @@
 
 #include "benchlib.h"
 #include "ffi.pb-c.h"
-/* By path, not -I daemon: daemon/sched.h would shadow <sched.h>. */
+/* By path: this benchmark links no daemon library. */
 #include "../daemon/ffiworker.h"
 #include "frame.h"
 #include "modio.h"

@@ -25,7 +25,7 @@
 
 #include "check.h"
 #include "ffi.pb-c.h"
-/* By path, not -I daemon: its sched.h and ffi.h shadow system headers. */
+/* By path: this test links no daemon library (it runs the real scriptd). */
 #include "../../daemon/ffiworker.h"
 #include "frame.h"
 #include "modio.h"
