@@ -1,7 +1,9 @@
 /*
  * Log lines on stderr. Each line is formatted whole into one buffer and
  * written with one write(2), so lines from the daemon never interleave
- * mid-line with anything else written to the same stderr.
+ * mid-line with anything else written to the same stderr. When stderr is
+ * the journal, a line starts with its sd-daemon.h priority ("<3>") and
+ * carries no time and no "scriptd: " (journald records both itself).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,10 +16,17 @@
 
 static int level = LOG_INFO;
 static bool stamps = true;
+static bool journal;			/* stderr is journald's stream */
 
 static const char *const names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warning", [LOG_INFO] = "info",
 	[LOG_DEBUG] = "debug",
+};
+
+/* sd-daemon.h: SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG. */
+static const char prio[] = {
+	[LOG_ERROR] = '3', [LOG_WARN] = '4', [LOG_INFO] = '6',
+	[LOG_DEBUG] = '7',
 };
 
 void
@@ -25,6 +34,12 @@ log_setup(int lvl, bool timestamps)
 {
 	level = lvl;
 	stamps = timestamps;
+}
+
+void
+log_set_journal(bool on)
+{
+	journal = on;
 }
 
 bool
@@ -43,7 +58,10 @@ log_msg(int lvl, const char *fmt, ...)
 
 	if (lvl > level || lvl < LOG_ERROR)
 		return;
-	if (stamps) {
+	if (journal)
+		n = (size_t)snprintf(line, sizeof(line), "<%c>%s: ", prio[lvl],
+		    names[lvl]);
+	else if (stamps) {
 		struct timeval tv;
 		struct tm tm;
 
@@ -53,8 +71,9 @@ log_msg(int lvl, const char *fmt, ...)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ ",
 		    (long)(tv.tv_usec / 1000));
 	}
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "scriptd: %s: ",
-	    names[lvl]);
+	if (!journal)
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+		    "scriptd: %s: ", names[lvl]);
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);

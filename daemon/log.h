@@ -1,6 +1,7 @@
 /*
  * The daemon's log: one line per event on stderr, "LEVEL: message", with
- * an optional UTC timestamp. Lines are cut at LOG_LINE_MAX bytes, so input
+ * an optional UTC timestamp, or "<N>LEVEL: message" (N the syslog
+ * priority, no timestamp) when stderr is the journal. Lines are cut at LOG_LINE_MAX bytes, so input
  * quoted in a message cannot make a line unbounded. Single-threaded.
  */
 #ifndef SC_LOG_H
@@ -19,6 +20,8 @@ enum log_level {
 
 /* Least severe level written, and whether lines start with the time. */
 void log_setup(int level, bool timestamps);
+/* stderr is journald's stream: "<N>" priority prefixes, no timestamps. */
+void log_set_journal(bool on);
 /* Whether a message at level would be written. */
 bool log_enabled(int level);
 /* Write one line at level. */

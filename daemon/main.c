@@ -10,15 +10,21 @@
  * completes, 1 when it fails, is cancelled or times out, 2 on usage,
  * compile or verification errors. `scriptd ffi-worker` is how the daemon
  * starts its FFI worker processes (daemon/ffiworker.c), not a user command.
+ * Under systemd (daemon/sd.c) the daemon takes its socket from socket
+ * activation, says READY=1 once restored and listening, keeps STATUS= up
+ * to date and pings the watchdog from the loop, so a hung loop is killed.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "cfg.h"
 #include "ffiworker.h"
@@ -27,12 +33,24 @@
 #include "modio.h"
 #include "sched.h"
 #include "scriptc.h"
+#include "sd.h"
 #include "srv.h"
 #include "verify.h"
 
 #define SCRIPTD_VERSION	SRV_VERSION
 #define SOURCE_MAX	(64u << 20)	/* largest file `run` reads */
 #define RUN_SLICES	64		/* slices between timer checks */
+#define STATUS_EVERY_S	2		/* seconds between STATUS checks */
+#define WATCHDOG_MIN_US	20000		/* pings at most every 10 ms */
+
+/* The daemon's systemd timers. */
+struct sdstate {
+	struct srv *srv;		/* the server (not owned) */
+	struct sched *sched;		/* the scheduler (not owned) */
+	struct event *watchdog;		/* WATCHDOG=1 every half interval */
+	struct event *status;		/* STATUS= when counts change */
+	char last[256];			/* the STATUS= text sent last */
+};
 
 struct run_state {
 	bool done;			/* the done hook ran */
@@ -219,6 +237,23 @@ cmd_run(int argc, char **argv)
 	return 1;
 }
 
+/* A start-up failure before the log is set up; under the journal it
+ * needs its priority prefix like every other line. */
+static void SC_PRINTF(1, 2)
+fail(const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sd_is_journal(STDERR_FILENO, getenv("JOURNAL_STREAM")))
+		log_error("%s", msg);
+	else
+		fprintf(stderr, "scriptd: %s\n", msg);
+}
+
 /* The database's directory must exist and be writable (SQLite's -wal
  * and -shm files go next to the database). */
 static int
@@ -235,17 +270,91 @@ check_db_dir(const char *db)
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db), db);
 	if (stat(dir, &st) != 0) {
-		fprintf(stderr, "scriptd: database directory %s: %s\n", dir,
-		    strerror(errno));
+		fail("database directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-		fprintf(stderr, "scriptd: database directory %s: %s\n", dir,
-		    !S_ISDIR(st.st_mode) ? "not a directory" :
-		    strerror(errno));
+		fail("database directory %s: %s", dir, !S_ISDIR(st.st_mode) ?
+		    "not a directory" : strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static void
+status_text(const struct sdstate *sd, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u live jobs, %u tasks, %u connections; %llu "
+	    "submissions since start", sd->srv->jobs.nlive,
+	    sched_live_tasks(sd->sched), sd->srv->nconns,
+	    (unsigned long long)sd->srv->st.submits_total);
+}
+
+static void
+status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sdstate *sd = arg;
+	char text[sizeof(sd->last)];
+
+	status_text(sd, text, sizeof(text));
+	if (strcmp(text, sd->last) == 0)
+		return;
+	memcpy(sd->last, text, sizeof(text));
+	sd_notifyf("STATUS=%s", text);
+}
+
+/* Runs from the loop, so it stops when the loop hangs: that is the point. */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notifyf("WATCHDOG=1");
+}
+
+/*
+ * Tell systemd we are ready and start the timers. A timer that cannot be
+ * made is logged and skipped: the daemon serves without it (a missing
+ * watchdog ping ends in a restart, which is what a failure should cost).
+ */
+static void
+announce(struct sdstate *sd, struct event_base *base)
+{
+	uint64_t wd = sd_watchdog_usec();
+	struct timeval tv;
+
+	if (!sd_notify_enabled())
+		return;
+	status_text(sd, sd->last, sizeof(sd->last));
+	sd_notifyf("READY=1\nSTATUS=%s", sd->last);
+	if (wd != 0) {
+		if (wd < WATCHDOG_MIN_US)	/* a 0 s persistent timer spins */
+			wd = WATCHDOG_MIN_US;
+		tv.tv_sec = (time_t)(wd / 2 / 1000000);
+		tv.tv_usec = (suseconds_t)(wd / 2 % 1000000);
+		if ((sd->watchdog = event_new(base, -1, EV_PERSIST,
+		    watchdog_cb, sd)) == NULL ||
+		    event_add(sd->watchdog, &tv) != 0)
+			log_warn("cannot arm the watchdog timer; systemd will "
+			    "restart the daemon when WatchdogSec= passes");
+		else
+			log_info("watchdog: pinging systemd every %llu ms",
+			    (unsigned long long)(wd / 2000));
+	}
+	tv.tv_sec = STATUS_EVERY_S;
+	tv.tv_usec = 0;
+	if ((sd->status = event_new(base, -1, EV_PERSIST, status_cb,
+	    sd)) == NULL || event_add(sd->status, &tv) != 0)
+		log_warn("cannot arm the status timer; STATUS= stays as at "
+		    "start");
+}
+
+static void
+stop_timers(struct sdstate *sd)
+{
+	if (sd->watchdog != NULL)
+		event_free(sd->watchdog);
+	if (sd->status != NULL)
+		event_free(sd->status);
+	sd->watchdog = sd->status = NULL;
 }
 
 /* The daemon: argv holds only options. */
@@ -258,8 +367,12 @@ cmd_daemon(int argc, char **argv)
 	struct sched *s = NULL;
 	struct srv *srv = NULL;
 	struct loop l = { 0 };
+	struct sdstate sd = { 0 };
 	struct cfg *cfg;
 	int rc = 1;
+
+	/* before the first line: under journald every line has a priority */
+	log_set_journal(sd_is_journal(STDERR_FILENO, getenv("JOURNAL_STREAM")));
 
 	for (int i = 1; i < argc; i++) {
 		const char **dst = strcmp(argv[i], "--socket") == 0 ?
@@ -267,29 +380,27 @@ cmd_daemon(int argc, char **argv)
 		    strcmp(argv[i], "--config") == 0 ? &opts.config : NULL;
 
 		if (dst == NULL || i + 1 == argc) {
-			fprintf(stderr, "scriptd: %s: %s\n", argv[i],
-			    dst == NULL ? "unknown option" :
-			    "needs a value");
+			fail("%s: %s", argv[i], dst == NULL ?
+			    "unknown option" : "needs a value");
 			usage(stderr);
 			return 2;
 		}
 		*dst = argv[++i];
 	}
 	if ((cfg = malloc(sizeof(*cfg))) == NULL) {
-		fprintf(stderr, "scriptd: out of memory\n");
+		fail("out of memory");
 		return 1;
 	}
 	cfg_defaults(cfg);
 	if (opts.config != NULL && cfg_load(opts.config, cfg, &err) != SC_OK) {
-		fprintf(stderr, "scriptd: %s\n", err.msg);
+		fail("%s", err.msg);
 		free(cfg);
 		return 1;
 	}
 	if ((opts.socket != NULL && strlen(opts.socket) >= CFG_SOCKET_MAX) ||
 	    (opts.db != NULL && strlen(opts.db) >= CFG_PATH_MAX)) {
-		fprintf(stderr, "scriptd: --socket (at most %u bytes) or --db "
-		    "(at most %u bytes) too long\n", CFG_SOCKET_MAX - 1,
-		    CFG_PATH_MAX - 1);
+		fail("--socket (at most %u bytes) or --db (at most %u bytes) "
+		    "too long", CFG_SOCKET_MAX - 1, CFG_PATH_MAX - 1);
 		free(cfg);
 		return 2;
 	}
@@ -303,6 +414,12 @@ cmd_daemon(int argc, char **argv)
 		return 1;
 	}
 	log_setup(cfg->daemon.log_level, cfg->daemon.log_timestamps);
+	/* before srv_new: the FFI workers it spawns must not inherit them */
+	if (sd_init(&err) != SC_OK) {
+		log_error("%s", err.msg);
+		free(cfg);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);	/* a client gone is EPIPE, not death */
 	srv_vm_limits(cfg, &lim);
 	if (sched_new(&lim, &s) != SC_OK) {
@@ -325,10 +442,14 @@ cmd_daemon(int argc, char **argv)
 		log_error("%s", err.msg);
 		goto out;
 	}
-	if (loop_run(&l, srv) == SC_OK)
+	sd.srv = srv;
+	sd.sched = s;
+	announce(&sd, l.base);
+	if (loop_run(&l, srv) == SC_OK)	/* its stop sends STOPPING=1 */
 		rc = 0;
 	log_info("stopped");
 out:
+	stop_timers(&sd);
 	srv_free(srv);
 	sched_free(s);
 	loop_free(&l);

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "modio.h"
 #include "quota.h"
+#include "sd.h"
 #include "snapshot.h"
 #include "srv.h"
 #include "store.h"
@@ -1162,9 +1163,39 @@ srv_listen(struct srv *srv, struct sc_error *err)
 	const char *path = srv->cfg->daemon.socket;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
+	socklen_t salen = sizeof(sa);
 	mode_t old;
 	int fd, r;
 
+	/*
+	 * Socket activation: systemd made, bound and chmod'ed the socket and
+	 * removes it; we only accept on it (sockpath stays empty, so
+	 * srv_stop_listening never unlinks it).
+	 */
+	if ((fd = sd_listen_fd()) >= 0) {
+		if ((r = sd_check_listener(fd, err)) != SC_OK)
+			return r;
+		if (getsockname(fd, (struct sockaddr *)&sa, &salen) != 0 ||
+		    salen <= sizeof(sa_family_t) ||
+		    sa.sun_path[0] == '\0')
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "(unnamed)");
+		sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+		if (strcmp(sa.sun_path, path) != 0)
+			log_warn("daemon.socket is %s but systemd passed %s; "
+			    "serving %s", path, sa.sun_path, sa.sun_path);
+		srv->sockpath[0] = '\0';
+		srv->sock_ino = 0;
+		srv->lis = evconnlistener_new(srv->base, accept_cb, srv,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+		if (srv->lis == NULL)
+			return sc_errorf(err, SC_ENOMEM, "cannot watch the "
+			    "socket");
+		evconnlistener_set_error_cb(srv->lis, accept_error_cb);
+		log_info("listening on %s (socket from systemd, fd %d%s%s)",
+		    sa.sun_path, fd, sd_listen_name()[0] != '\0' ? ", " : "",
+		    sd_listen_name());
+		return SC_OK;
+	}
 	if (strlen(path) >= sizeof(sa.sun_path) || path[0] == '\0')
 		return sc_errorf(err, SC_EINVAL, "socket path \"%s\" is empty "
 		    "or longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
@@ -1220,6 +1251,7 @@ srv_stop_listening(struct srv *srv)
 
 	if (srv->lis == NULL)
 		return;
+	sd_notifyf("STOPPING=1");
 	evconnlistener_free(srv->lis);
 	srv->lis = NULL;
 	/* remove the file only if it is still ours */
@@ -1445,22 +1477,23 @@ srv_reload(struct srv *srv)
 {
 	struct sc_error err = { 0 };
 	struct vm_limits lim;
-	struct cfg *nc;
+	struct cfg *nc = NULL;
 	int r;
 
+	/* systemd hears of every reload, refused ones too (READY=1 at out) */
+	sd_notify_reloading();
 	if (srv->opts.config == NULL) {
 		log_info("SIGHUP: no --config file; nothing to reload");
-		return;
+		goto out;
 	}
 	if ((nc = malloc(sizeof(*nc))) == NULL) {
 		log_error("SIGHUP: out of memory; configuration unchanged");
-		return;
+		goto out;
 	}
 	if (cfg_load(srv->opts.config, nc, &err) != SC_OK) {
 		log_error("SIGHUP: %s; keeping the configuration in use",
 		    err.msg);
-		free(nc);
-		return;
+		goto out;
 	}
 	apply_opts(&srv->opts, nc);
 	if (strcmp(nc->daemon.socket, srv->cfg->daemon.socket) != 0 ||
@@ -1478,19 +1511,22 @@ srv_reload(struct srv *srv)
 	if ((r = sched_set_limits(srv->sched, &lim)) != SC_OK) {
 		log_error("SIGHUP: cannot apply the new limits (%s); keeping "
 		    "the configuration in use", sc_strerror(r));
-		free(nc);
-		return;
+		goto out;
 	}
 	ffipool_reload(srv->ffi, nc);
 	free(srv->cfg);
 	srv->cfg = nc;
-	log_setup(nc->daemon.log_level, nc->daemon.log_timestamps);
+	nc = NULL;
+	log_setup(srv->cfg->daemon.log_level, srv->cfg->daemon.log_timestamps);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		bufferevent_setwatermark(c->bev, EV_READ, 0,
-		    nc->limits.max_request_size + FRAME_HEADER_SIZE);
+		    srv->cfg->limits.max_request_size + FRAME_HEADER_SIZE);
 		conn_rearm(c);
 	}
 	log_info("configuration reloaded from %s", srv->opts.config);
+out:
+	free(nc);
+	sd_notifyf("READY=1");
 }
 
 /* Recovery */
