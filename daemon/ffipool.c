@@ -40,6 +40,8 @@
 #define HANDLE_GEN_MAX		((UINT64_C(1) << 38) - 1)	/* below bit 62 */
 #define RESPAWN_MIN_MS		100	/* after a worker that failed to start */
 #define RESPAWN_MAX_MS		10000	/* backoff cap */
+#define CPU_CHECK_MS		1000	/* a worker's CPU time is read this
+					 * often at most (/proc/PID/stat) */
 #define MSG_MAX		(2 * SC_ERRMSG_MAX + CFG_NAME_MAX)	/* a call's error */
 #define FFI_DECODE_MEM(len)	(4 * (size_t)(len) + (64u << 10))
 
@@ -85,6 +87,8 @@ struct worker {
 	struct event *respawn;		/* backoff timer */
 	int64_t backoff_ms;		/* next respawn delay after a failure */
 	bool timed_out;			/* we killed it: cur's deadline */
+	bool retired;			/* we killed it: CPU time used up */
+	int64_t cpu_checked;		/* monotonic ms of the last look */
 	bool faulted;			/* a Fault frame came */
 	int fsig;			/* its signal */
 	int fsys;			/* SIGSYS: the system call */
@@ -518,6 +522,56 @@ ffipool_abandon(struct ffipool *p, void *key)
 			return;
 }
 
+/* Workers: CPU time */
+
+/* utime + stime of process pid in ms (/proc/PID/stat), or -1. */
+static int64_t
+cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* fields 14 and 15, counted from the state after "(comm)" (3) */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d %*d "
+	    "%*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * RLIMIT_CPU counts a worker's whole life, so a worker serving many short
+ * calls would one day fail an innocent one with SIGXCPU. Retire it while
+ * it is idle once it has used half of ffi.worker_cpu; a single call that
+ * burns the rest still meets the limit.
+ */
+static bool
+retire_if_spent(struct worker *w)
+{
+	int64_t now = now_ms(), used;
+
+	if (now - w->cpu_checked < CPU_CHECK_MS)
+		return false;
+	w->cpu_checked = now;
+	if ((used = cpu_ms(w->pid)) < 0 ||
+	    used < (int64_t)w->p->cfg->ffi.worker_cpu_ms / 2)
+		return false;
+	log_info("FFI worker %u retired after %" PRId64 " ms of CPU time (half "
+	    "of ffi.worker_cpu); its handles go with it", w->idx, used);
+	w->retired = true;
+	kill(w->pid, SIGKILL);		/* the EOF replaces it */
+	return true;
+}
+
 /* Workers: sending */
 
 static void
@@ -554,7 +608,8 @@ dispatch(struct ffipool *p)
 		struct worker *w = &p->w[i];
 		struct call *c;
 
-		if (w->state != W_READY || w->cur != NULL)
+		if (w->state != W_READY || w->cur != NULL || w->retired ||
+		    retire_if_spent(w))
 			continue;
 		if ((c = w->pinned.head) != NULL)
 			q_del(&w->pinned, c);
@@ -717,12 +772,14 @@ worker_died(struct worker *w)
 		    why);
 		p->st.faults++;
 		call_fail(p, c, msg);	/* a handle it freed died anyway */
-	} else if (started)
+	} else if (started && !w->retired)
 		log_warn("FFI worker %u died while idle", w->idx);
 	handles_of_worker_die(p, w);
-	fail_pinned(w, "the worker was replaced");
+	fail_pinned(w, w->retired ? "the worker was retired after using half "
+	    "of ffi.worker_cpu" : "the worker was replaced");
 	w->epoch++;
-	w->faulted = w->fmem = w->timed_out = false;
+	w->faulted = w->fmem = w->timed_out = w->retired = false;
+	w->cpu_checked = 0;
 	if (started) {
 		w->backoff_ms = RESPAWN_MIN_MS;
 		if (spawn(w) != SC_OK)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The exported functions, with their Script signatures. */
@@ -33,6 +34,7 @@ int64_t st_spawn(void);				/* () -> int: fork(2) */
 int64_t st_socket(void);			/* () -> int: socket(2) */
 const char *st_null_str(void);			/* () -> string: NULL */
 const char *st_bad_utf8(void);			/* () -> string: not UTF-8 */
+int64_t st_spin_ms(int64_t ms);			/* (int) -> int: burn CPU */
 
 /* An object a Script handle stands for. */
 struct st_obj {
@@ -171,6 +173,23 @@ const char *
 st_null_str(void)
 {
 	return NULL;
+}
+
+/* Burn ms of this process's CPU time; returns the loops made. */
+int64_t
+st_spin_ms(int64_t ms)
+{
+	struct timespec a, b;
+	volatile int64_t n = 0;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	do {
+		for (int i = 0; i < 10000; i++)
+			n++;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+	return n;
 }
 
 const char *

@@ -46,6 +46,8 @@ static struct mod_extern x_greet = { SC_FFILIB, "st_greet", 1,
     (const uint8_t[]){ CT_STRING }, CT_STRING };
 static struct mod_extern x_bad = { SC_FFILIB, "st_bad_utf8", 0, NULL,
     CT_STRING };
+static struct mod_extern x_spin = { SC_FFILIB, "st_spin_ms", 1, p_i,
+    CT_INT64 };
 
 static void
 on_done(void *arg, void *key, const char *err, union value v,
@@ -330,6 +332,41 @@ test_reload(void)
 	CHECK_INT_EQ(r.v.i, 10);
 }
 
+/* A worker past half of ffi.worker_cpu is retired between calls; one call
+ * that burns through the limit fails with SIGXCPU's message. */
+static void
+test_cpu(void)
+{
+	struct sc_error err;
+	struct reply r;
+	struct cfg *nc = calloc(1, sizeof(*nc));
+	int64_t h;
+
+	*nc = *cfg;
+	nc->ffi.nallow = 0;
+	nc->ffi.worker_cpu_ms = 2000;
+	nc->ffi.call_timeout_ms = 10000;
+	nc->limits.handle_lifetime_ms = 60000;
+	allow(nc, &x_new, false);
+	allow(nc, &x_get, false);
+	allow(nc, &x_spin, false);
+	ffipool_reload(pool, nc);
+	free(cfg);
+	cfg = nc;
+	CHECK_INT_EQ(call(&r, 0, 9, &x_new, I(1), I(0), &err), SC_OK);
+	h = r.v.i;
+	CHECK_INT_EQ(call(&r, 0, 9, &x_spin, I(1100), I(0), &err), SC_OK);
+	CHECK_STR_EQ(r.err, "");
+	pump(NULL, 100);		/* the retired worker's EOF */
+	/* the next call finds a fresh worker: the old one's handle is gone */
+	CHECK_INT_EQ(call(&r, 0, 9, &x_get, I(h), I(0), &err), SC_EDENIED);
+	CHECK_STR_CONTAINS(err.msg, "is not live");
+	CHECK_INT_EQ(call(&r, 0, 9, &x_spin, I(2500), I(0), &err), SC_OK);
+	CHECK_STR_EQ(r.err, "extern call st_spin_ms used up the FFI worker's "
+	    "CPU time (ffi.worker_cpu 2 s)");
+	ffipool_job_ended(pool, 9);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -343,6 +380,7 @@ main(int argc, char **argv)
 	RUN(test_worker_death);
 	RUN(test_abandon);
 	RUN(test_reload);
+	RUN(test_cpu);
 	ffipool_free(pool);
 	event_base_free(base);
 	free(cfg);
