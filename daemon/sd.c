@@ -258,6 +258,8 @@ sd_init(struct sc_error *err)
 	const char *ns = getenv("NOTIFY_SOCKET");
 	int r;
 
+	notify_addr[0] = '\0';
+	watchdog_usec = 0;
 	r = sd_parse_listen(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
 	    getenv("LISTEN_FDNAMES"), getpid(), &listen_env, err);
 	if (r == SC_OK && listen_env.note[0] != '\0')
