@@ -1719,7 +1719,7 @@ int
 srv_open_store(struct srv *srv, struct sc_error *err)
 {
 	struct recovery rc = { .srv = srv, .err = err };
-	const char *mp = getenv("SCRIPTD_STORE_MAX_PAGES");
+	const char *mp = getenv("SCRIPTD_STORE_MAX_PAGES"), *fp;
 	struct store_opts o;
 	int64_t t0 = srv_now();
 	int r;
@@ -1750,6 +1750,13 @@ srv_open_store(struct srv *srv, struct sc_error *err)
 	log_info("database %s: %u live jobs restored, %u could not be, %u "
 	    "ended jobs kept, in %lld ms", srv->cfg->daemon.db, rc.nlive,
 	    rc.nfailed, rc.nended, (long long)(srv_now() - t0));
+	/* a test hook: the N-th SQLite step from here fails as an I/O
+	 * error, losing the batch it is in (durability/lostcommit) */
+	if ((fp = getenv("SCRIPTD_STORE_FAULT")) != NULL && *fp != '\0') {
+		store_fault_set(strtol(fp, NULL, 10));
+		log_warn("test hook: SQLite step %s from now fails "
+		    "(SCRIPTD_STORE_FAULT)", fp);
+	}
 	return SC_OK;
 }
 
