@@ -4,19 +4,20 @@
  * first write of a loop turn begins it (BEGIN IMMEDIATE, so a foreign
  * writer is noticed at once), store_commit() ends it and runs the
  * callbacks of the items queued in it. Multi-statement writes run inside a
- * SAVEPOINT, so a failing item leaves nothing half-written in the batch.
+ * SAVEPOINT, so a failing item leaves nothing half-written in the batch;
+ * the hot writes (a snapshot, a final record) are one statement each.
  * The file is never written before it is known to be ours and not newer.
  *
- * Schema (version 1; docs/durability.md explains each table):
+ * Schema (version 3; docs/durability.md explains each table):
  *	meta(key, value)		next_job_id
  *	modules(id, hash UNIQUE, bytes)	each module once, by SHA-256
  *	jobs(id, tenant, name, module, state, created_ms, started_ms,
- *	     ended_ms, timeout_ms, durable, error, out1, out2, drop1, drop2)
- *	snapshots(job, taken_ms, bytes)	the job's last suspended state
- *	tasks(job, tid, state)		task rows of that snapshot
- *	timers(job, tid, due_ms)	sleeping tasks, indexed by due_ms
+ *	     ended_ms, timeout_ms, durable, error, out1, out2, drop1, drop2,
+ *	     status, result)		the final record is the row ending
+ *	snapshots(job, taken_ms, bytes, tasks, due_ms)	the job's last
+ *					suspended state, its task list as
+ *					text and its earliest timer
  *	output(seq, job, stream, bytes)	print order = seq
- *	finals(job, status, ended_ms, error)	exactly one per ended job
  */
 #include <assert.h>
 #include <errno.h>
@@ -38,6 +39,7 @@
 #define VACUUM_PAGES	256		/* free pages returned per retain */
 #define RESERVE_PAGES	8		/* kept for running jobs' writes */
 #define MOD_CACHE	8		/* module hashes known to be stored */
+#define TASK_TEXT_MAX	48		/* "tid state due " of one task */
 
 /* Ordered migrations: migrations[v] takes the schema from v to v + 1. */
 static const char *const migrations[] = {
@@ -73,6 +75,26 @@ static const char *const migrations[] = {
 	"UPDATE jobs SET status = (SELECT status FROM finals"
 	" WHERE job = jobs.id) WHERE state = 1;"
 	"DROP TABLE finals;",
+	/* 3: one statement per snapshot and per final record. A job's
+	 * tasks and timers are a text column of its snapshot row ("tid
+	 * state due" triples, due -1: none) instead of rows in two tables
+	 * deleted and inserted with every snapshot; the snapshot row goes
+	 * with the final record by a trigger; jobs_state (used only by
+	 * retention, which jobs_ended serves) is no longer kept up to date
+	 * on every submission and final record */
+	"ALTER TABLE snapshots ADD COLUMN tasks TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE snapshots ADD COLUMN due_ms INTEGER;"
+	"UPDATE snapshots SET tasks = coalesce((SELECT group_concat(t.tid"
+	" || ' ' || t.state || ' ' || coalesce(m.due_ms, -1), ' ')"
+	" FROM tasks t LEFT JOIN timers m ON m.job = t.job AND m.tid = t.tid"
+	" WHERE t.job = snapshots.job), ''),"
+	" due_ms = (SELECT min(due_ms) FROM timers WHERE job = snapshots.job);"
+	"DROP TABLE tasks;"
+	"DROP TABLE timers;"
+	"DROP INDEX IF EXISTS jobs_state;"
+	"CREATE TRIGGER jobs_final AFTER UPDATE OF state ON jobs"
+	" WHEN old.state = 0 AND new.state = 1 BEGIN"
+	" DELETE FROM snapshots WHERE job = new.id; END;",
 };
 static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -84,8 +106,7 @@ static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVE, ST_RELEASE, ST_UNDO,
 	ST_META_PUT, ST_MOD_PUT, ST_MOD_GET, ST_JOB_PUT, ST_JOB_START,
-	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_ALL, ST_JOB_END, ST_SNAP_PUT, ST_SNAP_DEL,
-	ST_TASK_PUT, ST_TASK_DEL, ST_TIMER_PUT, ST_TIMER_DEL, ST_TIMERS,
+	ST_JOB_GET, ST_JOB_LIVE, ST_JOB_ALL, ST_JOB_END, ST_SNAP_PUT, ST_SNAPS,
 	ST_TASKS, ST_OUT_KEPT, ST_OUT_PUT, ST_OUT_COUNT, ST_OUT_GET,
 	ST_DOOM_TIME, ST_DOOM_COUNT, ST_DEL_OUT,
 	ST_DEL_JOB, ST_DEL_MOD, ST_DOOM_N, ST_DOOM_CLEAR, ST_VACUUM,
@@ -108,25 +129,20 @@ static const char *const sql[ST__COUNT] = {
 	    " ?6, ?7)",
 	[ST_JOB_START] = "UPDATE jobs SET started_ms = ?2 WHERE id = ?1",
 	[ST_JOB_GET] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE id = ?1",
-	[ST_JOB_LIVE] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
-	    " WHERE job = jobs.id) FROM jobs WHERE state = 0 ORDER BY id",
-	[ST_JOB_ALL] = "SELECT " JOB_COLS ", (SELECT bytes FROM snapshots"
-	    " WHERE job = jobs.id) FROM jobs ORDER BY id",
+	/* merged with ST_SNAPS in id order (walk_jobs): two sequential
+	 * scans instead of a lookup of each job's snapshot */
+	[ST_JOB_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state = 0"
+	    " ORDER BY id",
+	[ST_JOB_ALL] = "SELECT " JOB_COLS " FROM jobs ORDER BY id",
+	[ST_SNAPS] = "SELECT job, bytes FROM snapshots ORDER BY job",
+	/* the trigger jobs_final drops the snapshot; a start time deferred
+	 * by store_start_job() rides along (?6, NULL: none) */
 	[ST_JOB_END] = "UPDATE jobs SET state = 1, ended_ms = ?2, error = ?3,"
-	    " status = ?4, result = ?5 WHERE id = ?1 AND state = 0",
-	[ST_SNAP_PUT] = "INSERT OR REPLACE INTO snapshots(job, taken_ms, bytes)"
-	    " VALUES(?1, ?2, ?3)",
-	[ST_SNAP_DEL] = "DELETE FROM snapshots WHERE job = ?1",
-	[ST_TASK_PUT] = "INSERT INTO tasks(job, tid, state) VALUES(?1, ?2, ?3)",
-	[ST_TASK_DEL] = "DELETE FROM tasks WHERE job = ?1",
-	[ST_TIMER_PUT] = "INSERT INTO timers(job, tid, due_ms)"
-	    " VALUES(?1, ?2, ?3)",
-	[ST_TIMER_DEL] = "DELETE FROM timers WHERE job = ?1",
-	[ST_TIMERS] = "SELECT job, tid, due_ms FROM timers"
-	    " ORDER BY due_ms, job, tid",
-	[ST_TASKS] = "SELECT job, tid, state, (SELECT due_ms FROM timers m"
-	    " WHERE m.job = t.job AND m.tid = t.tid) FROM tasks t"
-	    " ORDER BY job, tid",
+	    " status = ?4, result = ?5, started_ms = coalesce(?6, started_ms)"
+	    " WHERE id = ?1 AND state = 0",
+	[ST_SNAP_PUT] = "INSERT OR REPLACE INTO snapshots(job, taken_ms, bytes,"
+	    " tasks, due_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_TASKS] = "SELECT job, tasks FROM snapshots ORDER BY job",
 	[ST_OUT_KEPT] = "SELECT CASE ?2 WHEN 1 THEN out1 ELSE out2 END"
 	    " FROM jobs WHERE id = ?1",
 	[ST_OUT_PUT] = "INSERT INTO output(job, stream, bytes) VALUES(?1, ?2, ?3)",
@@ -190,8 +206,15 @@ struct store {
 	int64_t page_size;		/* bytes per page */
 	int lockfd;			/* holds the daemon lock (flock), or -1 */
 	uint32_t group;			/* inside store_group_begin/end */
+	bool gsp;			/* the group's savepoint is open */
+	uint32_t gbare;			/* group writes kept before it */
+	bool start_held;		/* a store_start_job() not yet run */
+	uint64_t start_id;		/* its job */
+	int64_t start_ms;		/* its time */
 	struct modseen mods[MOD_CACHE];	/* recently stored modules */
 	uint32_t nextmod;		/* slot replaced next */
+	char *tbuf;			/* a snapshot's task list text */
+	size_t tcap;			/* room in tbuf */
 };
 
 static long fault_countdown;
@@ -381,6 +404,9 @@ lose(struct store *s, const struct sc_error *why)
 	s->in_batch = false;
 	s->lost = false;
 	s->group = 0;
+	s->gsp = false;
+	s->gbare = 0;
+	s->start_held = false;
 	s->seq++;
 	for (uint32_t i = 0; i < n; i++)
 		p[i].fn(p[i].arg, why->code, why);
@@ -416,31 +442,57 @@ check_lost(struct store *s, const struct sc_error *err)
 }
 
 /*
- * Items inside a group need no savepoint of their own: the caller stops
- * at the first failure and store_group_end() undoes the whole group, so
- * two statements per item are saved on the daemon's hot path.
+ * An item is one call's writes. One statement is atomic by itself and
+ * needs no savepoint (two statements per item saved on the hot path).
+ * Items of several statements run in a savepoint, or in their group's:
+ * a group opens it before its first write, unless that write is a whole
+ * one-statement item (the usual group: a final record or a snapshot with
+ * no output before it), and then only if a second write follows. A write
+ * kept before the savepoint opened cannot be undone alone: if the group
+ * fails after it, the whole batch is rolled back (store_group_end).
  */
 static int
-item_begin(struct store *s, struct sc_error *err)
+item_begin(struct store *s, bool single, struct sc_error *err)
 {
 	int r;
 
 	if ((r = batch(s, err)) != SC_OK)
 		return r;
-	if (s->group > 0)
+	if (s->group > 0 ? s->gsp || (single && s->gbare == 0) : single)
 		return SC_OK;
-	if ((r = run_fixed(s, ST_SAVE, "starting a write", err)) != SC_OK)
+	if ((r = run_fixed(s, ST_SAVE, "starting a write", err)) != SC_OK) {
 		check_lost(s, err);
-	return r;
+		return r;
+	}
+	if (s->group > 0)
+		s->gsp = true;
+	return SC_OK;
+}
+
+/* Undo the open savepoint; if that fails, roll the batch back. */
+static void
+undo(struct store *s)
+{
+	struct sc_error e2;
+
+	if (!sqlite3_get_autocommit(s->db) &&
+	    (run_fixed(s, ST_UNDO, "undoing a write", &e2) != SC_OK ||
+	    run_fixed(s, ST_RELEASE, "undoing a write", &e2) != SC_OK))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* End an item: keep it (r == SC_OK) or undo it; returns r. */
 static int
-item_end(struct store *s, int r, struct sc_error *err)
+item_end(struct store *s, bool single, int r, struct sc_error *err)
 {
-	struct sc_error e2;
-
 	if (s->group > 0) {
+		if (r == SC_OK && !s->gsp)
+			s->gbare++;
+		if (r != SC_OK)
+			check_lost(s, err);
+		return r;
+	}
+	if (single) {
 		if (r != SC_OK)
 			check_lost(s, err);
 		return r;
@@ -452,12 +504,38 @@ item_end(struct store *s, int r, struct sc_error *err)
 	}
 	/* an item that cannot be undone must not be committed: then the
 	 * whole batch goes */
-	if (!sqlite3_get_autocommit(s->db) &&
-	    (run_fixed(s, ST_UNDO, "undoing a write", &e2) != SC_OK ||
-	    run_fixed(s, ST_RELEASE, "undoing a write", &e2) != SC_OK))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	undo(s);
 	check_lost(s, err);
 	return r;
+}
+
+/*
+ * Run a start time held back by store_start_job() inside a group (it
+ * usually rides along with the job's final record instead).
+ */
+static int
+run_start(struct store *s, bool last, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!s->start_held)
+		return SC_OK;
+	s->start_held = false;
+	if ((r = item_begin(s, last, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_JOB_START, err)) == NULL) {
+		r = SC_ESTORE;
+		goto out;
+	}
+	BIND(sqlite3_bind_int64(st, 1, (int64_t)s->start_id));
+	BIND(sqlite3_bind_int64(st, 2, s->start_ms));
+	if ((r = run(s, st, "recording the job's start", err)) == SC_OK &&
+	    sqlite3_changes(s->db) == 0)
+		r = sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64
+		    " in the store", s->start_id);
+out:
+	return item_end(s, true, r, err);
 }
 
 int
@@ -540,7 +618,11 @@ store_commit(struct store *s, struct sc_error *err)
 		lose(s, err);
 		return err->code;
 	}
-	if ((r = save_next_id(s, err)) != SC_OK ||
+	/* a start held by a group that was never ended: its job is gone
+	 * if it is not found, which loses nothing */
+	if ((r = run_start(s, true, err)) == SC_ENOTFOUND && !s->lost)
+		r = SC_OK;
+	if (r != SC_OK || (r = save_next_id(s, err)) != SC_OK ||
 	    (r = run_fixed(s, ST_COMMIT, "committing", err)) != SC_OK) {
 		struct sc_error e2;
 
@@ -571,6 +653,7 @@ store_take_id(struct store *s)
 	return s->next_id++;
 }
 
+/* The savepoint is opened by the group's second write (item_begin). */
 int
 store_group_begin(struct store *s, struct sc_error *err)
 {
@@ -578,16 +661,41 @@ store_group_begin(struct store *s, struct sc_error *err)
 
 	if (s->group > 0)
 		return sc_errorf(err, SC_EINVAL, "store groups do not nest");
-	if ((r = item_begin(s, err)) == SC_OK)
-		s->group = 1;
-	return r;
+	if ((r = batch(s, err)) != SC_OK)
+		return r;
+	s->group = 1;
+	s->gsp = false;
+	s->gbare = 0;
+	return SC_OK;
 }
 
 int
 store_group_end(struct store *s, int r, struct sc_error *err)
 {
+	bool sp, bare;
+
+	if (s->group == 0)
+		return r;
+	if (r == SC_OK)
+		r = run_start(s, true, err);
+	s->start_held = false;
+	sp = s->gsp;
+	bare = s->gbare > 0;
 	s->group = 0;
-	return item_end(s, r, err);
+	s->gsp = false;
+	s->gbare = 0;
+	if (r == SC_OK) {
+		if (!sp || (r = run_fixed(s, ST_RELEASE, "finishing a write",
+		    err)) == SC_OK)
+			return SC_OK;
+	}
+	if (sp)
+		undo(s);
+	/* a write kept before the savepoint cannot be undone alone */
+	if (bare && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	check_lost(s, err);
+	return r;
 }
 
 /* Is the module row `hash` known to be in the store (or in this batch)? */
@@ -697,9 +805,11 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
 	sha256(mod, modlen, j->module);
 	if ((r = batch(s, err)) != SC_OK)
 		return r;
-	/* a known module leaves one statement, atomic without a savepoint */
+	if ((r = run_start(s, false, err)) != SC_OK)
+		return r;
+	/* a known module leaves one statement */
 	known = mod_known(s, j->module);
-	if (!known && (r = item_begin(s, err)) != SC_OK)
+	if ((r = item_begin(s, known, err)) != SC_OK)
 		return r;
 	if ((r = room_for(s, known ? 0 : modlen, err)) != SC_OK)
 		goto out;
@@ -729,87 +839,85 @@ store_submit(struct store *s, struct store_job *j, const uint8_t *mod,
 	BIND(sqlite3_bind_int(st, 7, j->durable));
 	r = run(s, st, "storing the job", err);
 out:
-	if (known) {
-		if (r != SC_OK)
-			check_lost(s, err);
-		return r;
-	}
-	if ((r = item_end(s, r, err)) == SC_OK && s->group == 0)
+	if ((r = item_end(s, known, r, err)) == SC_OK && !known &&
+	    s->group == 0)
 		mod_seen(s, j->module);
 	return r;
 }
 
-/* A single UPDATE by job id that must hit a row. */
-static int
-update_job(struct store *s, sqlite3_stmt *st, uint64_t job, const char *what,
-    struct sc_error *err)
-{
-	int r;
-
-	if ((r = run(s, st, what, err)) != SC_OK)
-		return r;
-	if (sqlite3_changes(s->db) == 0)
-		return sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64
-		    " in the store", job);
-	return SC_OK;
-}
-
+/*
+ * Inside a group the start time is held back: the daemon writes it just
+ * before the job's final record (one statement then, not two and a
+ * savepoint) or its first snapshot, and any other write, a read or the
+ * group's end runs it first.
+ */
 int
 store_start_job(struct store *s, uint64_t id, int64_t started_ms,
     struct sc_error *err)
 {
-	sqlite3_stmt *st;
 	int r;
 
-	if ((r = batch(s, err)) != SC_OK)
+	if ((r = run_start(s, false, err)) != SC_OK)
 		return r;
-	if ((st = stmt(s, ST_JOB_START, err)) == NULL)
-		return SC_ESTORE;
-	BIND(sqlite3_bind_int64(st, 1, (int64_t)id));
-	BIND(sqlite3_bind_int64(st, 2, started_ms));
-	r = update_job(s, st, id, "recording the job's start", err);
-	if (r != SC_OK)
-		check_lost(s, err);
-	return r;
+	s->start_id = id;
+	s->start_ms = started_ms;
+	s->start_held = true;
+	if (s->group > 0)
+		return batch(s, err);
+	return run_start(s, true, err);
 }
 
-/* Delete the rows of `job` with the statement i. */
-static int
-del_by_job(struct store *s, enum stmt i, uint64_t job, const char *what,
-    struct sc_error *err)
+/* Write n in decimal at p (room for 20 bytes); returns its length. */
+static size_t
+put_num(char *p, int64_t n)
 {
-	sqlite3_stmt *st = stmt(s, i, err);
+	char tmp[24];
+	uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+	size_t k = 0, len = 0;
 
-	if (st == NULL)
-		return SC_ESTORE;
-	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
-	return run(s, st, what, err);
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (n < 0)
+		p[len++] = '-';
+	while (k > 0)
+		p[len++] = tmp[--k];
+	return len;
 }
 
+/* The task list as text, "tid state due" triples (due -1: no timer), in
+ * s->tbuf; *duep is the earliest timer or -1. */
 static int
-put_rows(struct store *s, uint64_t job, const struct store_task *tasks,
-    uint32_t ntasks, struct sc_error *err)
+task_text(struct store *s, const struct store_task *tasks, uint32_t ntasks,
+    size_t *lenp, int64_t *duep, struct sc_error *err)
 {
-	sqlite3_stmt *tk, *tm;
-	int r;
+	size_t need = (size_t)ntasks * TASK_TEXT_MAX + 1, len = 0;
 
-	if ((tk = stmt(s, ST_TASK_PUT, err)) == NULL ||
-	    (tm = stmt(s, ST_TIMER_PUT, err)) == NULL)
-		return SC_ESTORE;
-	for (uint32_t i = 0; i < ntasks; i++) {
-		BIND(sqlite3_bind_int64(tk, 1, (int64_t)job));
-		BIND(sqlite3_bind_int64(tk, 2, tasks[i].tid));
-		BIND(sqlite3_bind_int(tk, 3, tasks[i].state));
-		if ((r = run(s, tk, "storing a task", err)) != SC_OK)
-			return r;
-		if (tasks[i].due_ms < 0)
-			continue;
-		BIND(sqlite3_bind_int64(tm, 1, (int64_t)job));
-		BIND(sqlite3_bind_int64(tm, 2, tasks[i].tid));
-		BIND(sqlite3_bind_int64(tm, 3, tasks[i].due_ms));
-		if ((r = run(s, tm, "storing a timer", err)) != SC_OK)
-			return r;
+	*duep = -1;
+	if (need > s->tcap) {
+		char *b = realloc(s->tbuf, need);
+
+		if (b == NULL)
+			return sc_errorf(err, SC_ENOMEM, "out of memory");
+		s->tbuf = b;
+		s->tcap = need;
 	}
+	for (uint32_t i = 0; i < ntasks; i++) {
+		int64_t due = tasks[i].due_ms < 0 ? -1 : tasks[i].due_ms;
+
+		if (i > 0)
+			s->tbuf[len++] = ' ';
+		len += put_num(s->tbuf + len, tasks[i].tid);
+		s->tbuf[len++] = ' ';
+		len += put_num(s->tbuf + len, tasks[i].state);
+		s->tbuf[len++] = ' ';
+		len += put_num(s->tbuf + len, due);
+		if (due >= 0 && (*duep < 0 || due < *duep))
+			*duep = due;
+	}
+	s->tbuf[len] = '\0';
+	*lenp = len;
 	return SC_OK;
 }
 
@@ -819,9 +927,15 @@ store_put_snapshot(struct store *s, uint64_t job, const uint8_t *snap,
     int64_t taken_ms, struct sc_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t due = -1;
+	size_t tlen = 0;
 	int r;
 
-	if ((r = item_begin(s, err)) != SC_OK)
+	if ((r = run_start(s, false, err)) != SC_OK)
+		return r;
+	if ((r = task_text(s, tasks, ntasks, &tlen, &due, err)) != SC_OK)
+		return r;
+	if ((r = item_begin(s, true, err)) != SC_OK)
 		return r;
 	if ((st = stmt(s, ST_SNAP_PUT, err)) == NULL) {
 		r = SC_ESTORE;
@@ -830,13 +944,13 @@ store_put_snapshot(struct store *s, uint64_t job, const uint8_t *snap,
 	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
 	BIND(sqlite3_bind_int64(st, 2, taken_ms));
 	BIND(sqlite3_bind_blob64(st, 3, snap, len, SQLITE_STATIC));
-	if ((r = run(s, st, "storing a snapshot", err)) != SC_OK ||
-	    (r = del_by_job(s, ST_TASK_DEL, job, "replacing tasks", err)) ||
-	    (r = del_by_job(s, ST_TIMER_DEL, job, "replacing timers", err)))
-		goto out;
-	r = put_rows(s, job, tasks, ntasks, err);
+	BIND(sqlite3_bind_text64(st, 4, s->tbuf, tlen, SQLITE_STATIC,
+	    SQLITE_UTF8));
+	if (due >= 0)
+		BIND(sqlite3_bind_int64(st, 5, due));
+	r = run(s, st, "storing a snapshot", err);
 out:
-	return item_end(s, r, err);
+	return item_end(s, true, r, err);
 }
 
 int
@@ -850,7 +964,8 @@ store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
 	if (stream != 1 && stream != 2)
 		return sc_errorf(err, SC_EINVAL, "output stream %d (want 1 or "
 		    "2)", stream);
-	if ((r = item_begin(s, err)) != SC_OK)
+	if ((r = run_start(s, false, err)) != SC_OK ||
+	    (r = item_begin(s, false, err)) != SC_OK)
 		return r;
 	if ((st = stmt(s, ST_OUT_KEPT, err)) == NULL) {
 		r = SC_ESTORE;
@@ -893,7 +1008,7 @@ store_put_output(struct store *s, uint64_t job, int stream, const void *buf,
 	BIND(sqlite3_bind_int64(st, 4, (int64_t)(len - keep)));
 	r = run(s, st, "counting output", err);
 out:
-	return item_end(s, r, err);
+	return item_end(s, false, r, err);
 }
 
 int
@@ -903,6 +1018,7 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 	sqlite3_stmt *st;
 	size_t elen = error != NULL ? strlen(error) : 0;
 	size_t rlen = result != NULL ? strlen(result) : 0;
+	bool held;
 	int r;
 
 	if (status < 0 || status > 3)
@@ -913,7 +1029,13 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 	if (rlen > STORE_RESULT_MAX)
 		return sc_errorf(err, SC_EINVAL, "result of %zu bytes is longer "
 		    "than %u bytes", rlen, STORE_RESULT_MAX);
-	if ((r = item_begin(s, err)) != SC_OK)
+	/* a start held for this job rides along; another job's runs now */
+	if (s->start_held && s->start_id != job &&
+	    (r = run_start(s, false, err)) != SC_OK)
+		return r;
+	held = s->start_held;
+	s->start_held = false;
+	if ((r = item_begin(s, true, err)) != SC_OK)
 		return r;
 	if ((st = stmt(s, ST_JOB_END, err)) == NULL) {
 		r = SC_ESTORE;
@@ -927,25 +1049,15 @@ store_put_final(struct store *s, uint64_t job, int status, const char *error,
 	if (result != NULL)
 		BIND(sqlite3_bind_text(st, 5, result, (int)rlen,
 		    SQLITE_STATIC));
+	if (held)
+		BIND(sqlite3_bind_int64(st, 6, s->start_ms));
 	if ((r = run(s, st, "storing the final record", err)) != SC_OK)
 		goto out;
-	if (sqlite3_changes(s->db) == 0) {
+	if (sqlite3_changes(s->db) == 0)
 		r = sc_errorf(err, SC_ENOTFOUND, "no live job %" PRIu64 " in the "
 		    "store (a job has exactly one final record)", job);
-		goto out;
-	}
-	if ((r = del_by_job(s, ST_SNAP_DEL, job, "dropping the snapshot",
-	    err)) != SC_OK)
-		goto out;
-	/* task and timer rows are only written with a snapshot row and only
-	 * dropped with it: a job that never slept has none to look for */
-	if (sqlite3_changes(s->db) == 0)
-		goto out;
-	if ((r = del_by_job(s, ST_TASK_DEL, job, "dropping tasks", err)) ||
-	    (r = del_by_job(s, ST_TIMER_DEL, job, "dropping timers", err)))
-		goto out;
 out:
-	return item_end(s, r, err);
+	return item_end(s, true, r, err);
 }
 
 /*
@@ -968,7 +1080,8 @@ store_retain(struct store *s, int64_t now_ms, uint32_t max,
 	int r;
 
 	*ndeleted = 0;
-	if ((r = item_begin(s, err)) != SC_OK)
+	if ((r = run_start(s, false, err)) != SC_OK ||
+	    (r = item_begin(s, false, err)) != SC_OK)
 		return r;
 	/* ST_DEL_MOD may drop any module row */
 	memset(s->mods, 0, sizeof(s->mods));
@@ -1011,7 +1124,7 @@ store_retain(struct store *s, int64_t now_ms, uint32_t max,
 out:
 	if (r != SC_OK)
 		*ndeleted = 0;
-	return item_end(s, r, err);
+	return item_end(s, false, r, err);
 }
 
 /* Fill j from a row of JOB_COLS. */
@@ -1043,19 +1156,53 @@ job_row(sqlite3_stmt *st, struct store_job *j)
 	j->result = (const char *)sqlite3_column_text(st, 16);
 }
 
-/* Walk the rows of st (bound), calling each(row); reset st after. */
+/*
+ * Walk the job rows of st (bound), calling fn for each with its snapshot:
+ * the row's column 17 (ST_JOB_GET) or, with snaps (ST_SNAPS), the
+ * snapshot row of the same id, found by stepping both in id order.
+ * Resets both after.
+ */
 static int
-walk_jobs(struct store *s, sqlite3_stmt *st, store_job_fn fn, void *arg,
-    bool need_one, struct sc_error *err)
+walk_jobs(struct store *s, sqlite3_stmt *st, sqlite3_stmt *snaps,
+    store_job_fn fn, void *arg, bool need_one, struct sc_error *err)
 {
 	struct store_job j;
-	bool any = false;
-	int r;
+	bool any = false, more = false;
+	int r, rs = SQLITE_DONE;
 
+	if ((r = run_start(s, false, err)) != SC_OK) {
+		sqlite3_clear_bindings(st);
+		return r;
+	}
+	if (snaps != NULL) {
+		if ((rs = step(s, snaps, "reading snapshots", err)) < 0) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return rs;
+		}
+		more = rs == SQLITE_ROW;
+	}
 	while ((r = step(s, st, "reading jobs", err)) == SQLITE_ROW) {
-		const void *snap = sqlite3_column_blob(st, 17);
-		size_t len = (size_t)sqlite3_column_bytes(st, 17);
+		int64_t id = sqlite3_column_int64(st, 0);
+		const void *snap = NULL;
+		size_t len = 0;
 
+		while (more && sqlite3_column_int64(snaps, 0) < id) {
+			if ((rs = step(s, snaps, "reading snapshots", err)) < 0)
+				break;
+			more = rs == SQLITE_ROW;
+		}
+		if (snaps != NULL && rs < 0) {
+			r = rs;
+			break;
+		}
+		if (more && sqlite3_column_int64(snaps, 0) == id) {
+			snap = sqlite3_column_blob(snaps, 1);
+			len = (size_t)sqlite3_column_bytes(snaps, 1);
+		} else if (snaps == NULL) {
+			snap = sqlite3_column_blob(st, 17);
+			len = (size_t)sqlite3_column_bytes(st, 17);
+		}
 		any = true;
 		job_row(st, &j);
 		if ((snap == NULL && len > 0) || j.name == NULL) {
@@ -1068,27 +1215,37 @@ walk_jobs(struct store *s, sqlite3_stmt *st, store_job_fn fn, void *arg,
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (snaps != NULL)
+		sqlite3_reset(snaps);
 	if (r == SQLITE_DONE && need_one && !any)
 		return sc_errorf(err, SC_ENOTFOUND, "no job in the store");
 	return r == SQLITE_DONE ? SC_OK : r;
+}
+
+/* A job walk over st merged with the snapshot rows. */
+static int
+walk_all(struct store *s, enum stmt i, store_job_fn fn, void *arg,
+    struct sc_error *err)
+{
+	sqlite3_stmt *st = stmt(s, i, err), *snaps;
+
+	if (st == NULL || (snaps = stmt(s, ST_SNAPS, err)) == NULL)
+		return SC_ESTORE;
+	return walk_jobs(s, st, snaps, fn, arg, false, err);
 }
 
 int
 store_recover_jobs(struct store *s, store_job_fn fn, void *arg,
     struct sc_error *err)
 {
-	sqlite3_stmt *st = stmt(s, ST_JOB_LIVE, err);
-
-	return st == NULL ? SC_ESTORE : walk_jobs(s, st, fn, arg, false, err);
+	return walk_all(s, ST_JOB_LIVE, fn, arg, err);
 }
 
 int
 store_list_jobs(struct store *s, store_job_fn fn, void *arg,
     struct sc_error *err)
 {
-	sqlite3_stmt *st = stmt(s, ST_JOB_ALL, err);
-
-	return st == NULL ? SC_ESTORE : walk_jobs(s, st, fn, arg, false, err);
+	return walk_all(s, ST_JOB_ALL, fn, arg, err);
 }
 
 int
@@ -1101,50 +1258,175 @@ store_get_job(struct store *s, uint64_t id, store_job_fn fn, void *arg,
 	if (st == NULL)
 		return SC_ESTORE;
 	BIND(sqlite3_bind_int64(st, 1, (int64_t)id));
-	r = walk_jobs(s, st, fn, arg, true, err);
+	r = walk_jobs(s, st, NULL, fn, arg, true, err);
 	if (r == SC_ENOTFOUND)
 		return sc_errorf(err, r, "no job %" PRIu64 " in the store", id);
 	return r;
+}
+
+/* A task of a snapshot row's list. */
+struct tasktext {
+	uint64_t job;			/* its job */
+	struct store_task t;		/* tid, state, due_ms (-1: none) */
+};
+
+/* One decimal number of the list at *pp, then a space or the end. */
+static bool
+take_num(const char **pp, const char *end, int64_t lo, int64_t hi,
+    int64_t *out)
+{
+	const char *p = *pp;
+	bool neg = false;
+	uint64_t v = 0;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p == end || *p < '0' || *p > '9')
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (uint64_t)INT64_MAX / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > (uint64_t)INT64_MAX || (p < end && *p++ != ' '))
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	if (*out < lo || *out > hi)
+		return false;
+	*pp = p;
+	return true;
+}
+
+/* Append the tasks of one snapshot row (job, text) to *ap. */
+static int
+parse_tasks(struct store *s, uint64_t job, const char *t, size_t len,
+    struct tasktext **ap, size_t *np, size_t *capp, struct sc_error *err)
+{
+	const char *p = t, *end = t + len;
+
+	while (p < end) {
+		int64_t tid, state, due;
+
+		if (!take_num(&p, end, 0, UINT32_MAX, &tid) ||
+		    !take_num(&p, end, INT32_MIN, INT32_MAX, &state) ||
+		    !take_num(&p, end, -1, INT64_MAX, &due))
+			return sc_errorf(err, SC_ESTORE, "database %s is corrupt "
+			    "(the task list of job %" PRIu64 " is not \"tid "
+			    "state due\" numbers at byte %zu)", s->path, job,
+			    (size_t)(p - t));
+		if (*np == *capp) {
+			size_t ncap = *capp ? *capp * 2 : 256;
+			struct tasktext *a = realloc(*ap, ncap * sizeof(*a));
+
+			if (a == NULL)
+				return sc_errorf(err, SC_ENOMEM, "out of memory");
+			*ap = a;
+			*capp = ncap;
+		}
+		(*ap)[*np].job = job;
+		(*ap)[*np].t.tid = (uint32_t)tid;
+		(*ap)[*np].t.state = (int)state;
+		(*ap)[*np].t.due_ms = due;
+		(*np)++;
+	}
+	return SC_OK;
+}
+
+static int
+by_due(const void *x, const void *y)
+{
+	const struct tasktext *a = x, *b = y;
+
+	if (a->t.due_ms != b->t.due_ms)
+		return a->t.due_ms < b->t.due_ms ? -1 : 1;
+	if (a->job != b->job)
+		return a->job < b->job ? -1 : 1;
+	return a->t.tid < b->t.tid ? -1 : a->t.tid > b->t.tid;
+}
+
+static int
+by_job(const void *x, const void *y)
+{
+	const struct tasktext *a = x, *b = y;
+
+	if (a->job != b->job)
+		return a->job < b->job ? -1 : 1;
+	return a->t.tid < b->t.tid ? -1 : a->t.tid > b->t.tid;
+}
+
+/* Every task of every snapshot row, sorted by cmp. */
+static int
+read_tasks(struct store *s, int (*cmp)(const void *, const void *),
+    struct tasktext **ap, size_t *np, struct sc_error *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int r;
+
+	*ap = NULL;
+	*np = 0;
+	if ((r = run_start(s, false, err)) != SC_OK)
+		return r;
+	if ((st = stmt(s, ST_TASKS, err)) == NULL)
+		return SC_ESTORE;
+	while ((r = step(s, st, "reading tasks", err)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (t == NULL && len > 0) {
+			r = sc_errorf(err, SC_ENOMEM, "out of memory reading "
+			    "tasks");
+			break;
+		}
+		if ((r = parse_tasks(s, (uint64_t)sqlite3_column_int64(st, 0),
+		    t != NULL ? t : "", len, ap, np, &cap, err)) != SC_OK)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		free(*ap);
+		*ap = NULL;
+		*np = 0;
+		return r;
+	}
+	if (*np > 1)
+		qsort(*ap, *np, sizeof(**ap), cmp);
+	return SC_OK;
 }
 
 int
 store_recover_timers(struct store *s, store_timer_fn fn, void *arg,
     struct sc_error *err)
 {
-	sqlite3_stmt *st = stmt(s, ST_TIMERS, err);
+	struct tasktext *a;
+	size_t n;
 	int r;
 
-	if (st == NULL)
-		return SC_ESTORE;
-	while ((r = step(s, st, "reading timers", err)) == SQLITE_ROW &&
-	    (r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
-	    (uint32_t)sqlite3_column_int64(st, 1),
-	    sqlite3_column_int64(st, 2))) == SC_OK)
-		;
-	sqlite3_reset(st);
-	return r == SQLITE_DONE ? SC_OK : r;
+	if ((r = read_tasks(s, by_due, &a, &n, err)) != SC_OK)
+		return r;
+	for (size_t i = 0; i < n && r == SC_OK; i++)
+		if (a[i].t.due_ms >= 0)
+			r = fn(arg, a[i].job, a[i].t.tid, a[i].t.due_ms);
+	free(a);
+	return r;
 }
 
 int
 store_recover_tasks(struct store *s, store_task_fn fn, void *arg,
     struct sc_error *err)
 {
-	sqlite3_stmt *st = stmt(s, ST_TASKS, err);
-	struct store_task t;
+	struct tasktext *a;
+	size_t n;
 	int r;
 
-	if (st == NULL)
-		return SC_ESTORE;
-	while ((r = step(s, st, "reading tasks", err)) == SQLITE_ROW) {
-		t.tid = (uint32_t)sqlite3_column_int64(st, 1);
-		t.state = sqlite3_column_int(st, 2);
-		t.due_ms = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(st, 3);
-		if ((r = fn(arg, (uint64_t)sqlite3_column_int64(st, 0), &t)))
-			break;
-	}
-	sqlite3_reset(st);
-	return r == SQLITE_DONE ? SC_OK : r;
+	if ((r = read_tasks(s, by_job, &a, &n, err)) != SC_OK)
+		return r;
+	for (size_t i = 0; i < n && r == SC_OK; i++)
+		r = fn(arg, a[i].job, &a[i].t);
+	free(a);
+	return r;
 }
 
 int
@@ -1158,8 +1440,8 @@ store_get_module(struct store *s, const uint8_t hash[STORE_HASH_BYTES],
 
 	*bufp = NULL;
 	*lenp = 0;
-	if (st == NULL)
-		return SC_ESTORE;
+	if (st == NULL || (r = run_start(s, false, err)) != SC_OK)
+		return st == NULL ? SC_ESTORE : r;
 	BIND(sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC));
 	if ((r = step(s, st, "reading a module", err)) < 0)
 		return r;
@@ -1188,8 +1470,8 @@ store_read_output(struct store *s, uint64_t job, uint64_t after,
 	sqlite3_stmt *st = stmt(s, ST_OUT_GET, err);
 	int r;
 
-	if (st == NULL)
-		return SC_ESTORE;
+	if (st == NULL || (r = run_start(s, false, err)) != SC_OK)
+		return st == NULL ? SC_ESTORE : r;
 	BIND(sqlite3_bind_int64(st, 1, (int64_t)job));
 	BIND(sqlite3_bind_int64(st, 2, (int64_t)after));
 	while ((r = step(s, st, "reading output", err)) == SQLITE_ROW) {
@@ -1419,6 +1701,7 @@ store_close(struct store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd);	/* after SQLite's: see store_open */
 	free(s->pend);
+	free(s->tbuf);
 	free(s->path);
 	free(s);
 }

@@ -17,7 +17,7 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION	2		/* PRAGMA user_version we write */
+#define STORE_SCHEMA_VERSION	3		/* PRAGMA user_version we write */
 #define STORE_APP_ID		0x53435244	/* PRAGMA application_id "SCRD" */
 #define STORE_HASH_BYTES	32		/* module key: SHA-256 */
 #define STORE_NAME_MAX		255u		/* job name bytes */

@@ -166,8 +166,10 @@ test_create_reopen(void)
 	CHECK_INT_EQ(raw_int(path, "PRAGMA application_id"), STORE_APP_ID);
 	CHECK_INT_EQ(raw_int(path, "PRAGMA auto_vacuum"), 2);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE "
-	    "name IN ('meta', 'modules', 'jobs', 'snapshots', 'tasks', "
-	    "'timers', 'output', 'timers_due')"), 8);
+	    "name IN ('meta', 'modules', 'jobs', 'snapshots', 'output', "
+	    "'jobs_final')"), 6);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('tasks', 'timers', 'jobs_state')"), 0);
 	a = submit(s, 7, "first", modbytes, sizeof(modbytes), &err);
 	CHECK_INT_EQ(a, 1);
 	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
@@ -224,7 +226,7 @@ test_migrate_refuse(void)
 	CHECK_INT_EQ(store_open(path, NULL, &s, &err), SC_ESTORE);
 	CHECK(s == NULL);
 	CHECK_STR_CONTAINS(err.msg, "database schema version 7 is newer than "
-	    "this scriptd (version 2)");
+	    "this scriptd (version 3)");
 	file_hash(path, h2);
 	CHECK(memcmp(h1, h2, 32) == 0);
 
@@ -312,6 +314,98 @@ struct acks {
 	char msg[256];
 };
 
+struct timers_seen {
+	int n;
+	uint64_t job[16];
+	uint32_t tid[16];
+	int64_t due[16];
+};
+
+static int see_timer(void *arg, uint64_t job, uint32_t tid, int64_t due);
+static int see_task(void *arg, uint64_t job, const struct store_task *t);
+
+/* A schema 2 database with a sleeping job (tasks and timer rows), a job
+ * without a snapshot and an ended one migrates to schema 3: the task rows
+ * become the snapshot's task list, the tables and jobs_state go, and the
+ * final record then drops the snapshot in its one statement. */
+static void
+test_migrate_v2(void)
+{
+	char path[300], tasks[256] = "";
+	struct sc_error err;
+	struct store *s;
+	struct jobs_seen js = { 0 };
+	struct timers_seen ts = { 0 };
+
+	CHECK_INT_EQ(raw_exec(newpath(path, sizeof(path)),
+	    "PRAGMA application_id = 1396920900;"
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    "CREATE TABLE modules(id INTEGER PRIMARY KEY,"
+	    " hash BLOB NOT NULL UNIQUE, bytes BLOB NOT NULL);"
+	    "CREATE TABLE jobs(id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL,"
+	    " name TEXT NOT NULL, module BLOB NOT NULL, state INTEGER NOT NULL,"
+	    " created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,"
+	    " ended_ms INTEGER NOT NULL DEFAULT 0, timeout_ms INTEGER NOT NULL,"
+	    " durable INTEGER NOT NULL, error TEXT,"
+	    " out1 INTEGER NOT NULL DEFAULT 0, out2 INTEGER NOT NULL DEFAULT 0,"
+	    " drop1 INTEGER NOT NULL DEFAULT 0, drop2 INTEGER NOT NULL DEFAULT 0,"
+	    " status INTEGER, result TEXT);"
+	    "CREATE INDEX jobs_state ON jobs(state, id);"
+	    "CREATE INDEX jobs_ended ON jobs(tenant, ended_ms) WHERE state = 1;"
+	    "CREATE INDEX jobs_module ON jobs(module);"
+	    "CREATE TABLE snapshots(job INTEGER PRIMARY KEY,"
+	    " taken_ms INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	    "CREATE TABLE tasks(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	    "CREATE TABLE timers(job INTEGER NOT NULL, tid INTEGER NOT NULL,"
+	    " due_ms INTEGER NOT NULL, PRIMARY KEY(job, tid)) WITHOUT ROWID;"
+	    "CREATE INDEX timers_due ON timers(due_ms, job, tid);"
+	    "CREATE TABLE output(seq INTEGER PRIMARY KEY, job INTEGER NOT NULL,"
+	    " stream INTEGER NOT NULL, bytes BLOB NOT NULL);"
+	    "CREATE INDEX output_job ON output(job, seq);"
+	    "INSERT INTO meta VALUES('next_job_id', 4);"
+	    "INSERT INTO jobs(id, tenant, name, module, state, created_ms,"
+	    " ended_ms, timeout_ms, durable, error, status) VALUES"
+	    " (1, 7, 'ended', x'00', 1, 10, 20, 0, 1, 'boom', 1),"
+	    " (2, 7, 'sleeper', x'00', 0, 11, 0, 0, 1, NULL, NULL),"
+	    " (3, 7, 'fresh', x'00', 0, 12, 0, 0, 1, NULL, NULL);"
+	    "INSERT INTO snapshots VALUES(2, 15, x'534e4150');"
+	    "INSERT INTO tasks VALUES(2, 1, 2), (2, 2, 0), (2, 4, 2);"
+	    "INSERT INTO timers VALUES(2, 4, 9000), (2, 1, 7000);"
+	    "PRAGMA user_version = 2;"), SQLITE_OK);
+	s = open_ok(path, NULL);
+	CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('tasks', 'timers', 'timers_due', 'jobs_state')"), 0);
+	CHECK_INT_EQ(raw_int(path, "SELECT due_ms FROM snapshots WHERE job = 2"),
+	    7000);
+	CHECK_INT_EQ(store_list_jobs(s, see_job, &js, &err), SC_OK);
+	CHECK_INT_EQ(js.n, 3);
+	CHECK_INT_EQ(js.status[0], 1);
+	CHECK_STR_EQ(js.snap[1], "SNAP");
+	CHECK_INT_EQ(js.snaplen[2], 0);
+	CHECK_INT_EQ(store_recover_tasks(s, see_task, tasks, &err), SC_OK);
+	CHECK_STR_EQ(tasks, "2/1:2:7000 2/2:0:-1 2/4:2:9000 ");
+	CHECK_INT_EQ(store_recover_timers(s, see_timer, &ts, &err), SC_OK);
+	CHECK_INT_EQ(ts.n, 2);
+	CHECK_INT_EQ(ts.tid[0], 1);
+	CHECK_INT_EQ(ts.due[0], 7000);
+	CHECK_INT_EQ(ts.tid[1], 4);
+	CHECK_INT_EQ(ts.due[1], 9000);
+	CHECK_INT_EQ(store_put_final(s, 2, 0, NULL, "3", 30, &err), SC_OK);
+	CHECK_INT_EQ(store_put_final(s, 1, 0, NULL, NULL, 30, &err),
+	    SC_ENOTFOUND);
+	CHECK_STR_EQ(err.msg, "no live job 1 in the store (a job has exactly "
+	    "one final record)");
+	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
+	store_close(s);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM snapshots"), 0);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 2 AND "
+	    "state = 1 AND status = 0 AND result = '3'"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 1 AND "
+	    "status = 1 AND error = 'boom'"), 1);
+}
+
 static void
 ack(void *arg, int status, const struct sc_error *err)
 {
@@ -370,13 +464,6 @@ test_group_commit(void)
 	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
 	store_close(s);
 }
-
-struct timers_seen {
-	int n;
-	uint64_t job[16];
-	uint32_t tid[16];
-	int64_t due[16];
-};
 
 static int
 see_timer(void *arg, uint64_t job, uint32_t tid, int64_t due)
@@ -481,6 +568,113 @@ test_recovery(void)
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE state = 1 "
 	    "AND status = 0 AND result = '30'"), 1);
 	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM snapshots"), 2);
+}
+
+/* Groups: a start time rides along with the final record or comes before
+ * the snapshot; a held start of a missing job is reported by the next
+ * write; an undone group leaves nothing; a group failing after a write
+ * kept without a savepoint loses its whole batch; a corrupt task list is
+ * refused with the job's id. */
+static void
+test_groups(void)
+{
+	char path[300];
+	struct sc_error err;
+	struct acks a = { 0 };
+	struct store *s = open_ok(newpath(path, sizeof(path)), NULL);
+	struct store_task t = { 1, 2, 5000 };
+	uint64_t j1, j2, j3, j4;
+	int r;
+
+	j1 = submit(s, 1, "one", modbytes, sizeof(modbytes), &err);
+	j2 = submit(s, 1, "two", modbytes, sizeof(modbytes), &err);
+	j3 = submit(s, 1, "three", modbytes, sizeof(modbytes), &err);
+	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_start_job(s, j1, 1500, &err), SC_OK);
+	CHECK_INT_EQ(store_put_final(s, j1, 0, NULL, NULL, 1600, &err), SC_OK);
+	CHECK_INT_EQ(store_group_end(s, SC_OK, &err), SC_OK);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_start_job(s, j2, 1700, &err), SC_OK);
+	CHECK_INT_EQ(store_put_output(s, j2, 1, "hi", 2, &err), SC_OK);
+	CHECK_INT_EQ(store_put_snapshot(s, j2, (const uint8_t *)"S", 1, &t, 1,
+	    1800, &err), SC_OK);
+	CHECK_INT_EQ(store_group_end(s, SC_OK, &err), SC_OK);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_start_job(s, 99, 1, &err), SC_OK);
+	r = store_put_snapshot(s, 99, (const uint8_t *)"S", 1, &t, 1, 1, &err);
+	CHECK_INT_EQ(r, SC_ENOTFOUND);
+	CHECK_STR_EQ(err.msg, "no live job 99 in the store");
+	CHECK_INT_EQ(store_group_end(s, r, &err), SC_ENOTFOUND);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_put_output(s, j3, 1, "x", 1, &err), SC_OK);
+	r = store_put_final(s, j3, 9, NULL, NULL, 1900, &err);
+	CHECK_INT_EQ(r, SC_EINVAL);
+	CHECK_STR_EQ(err.msg, "final status 9 (want 0..3)");
+	CHECK_INT_EQ(store_group_end(s, r, &err), SC_EINVAL);
+	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 1 AND "
+	    "state = 1 AND started_ms = 1500 AND ended_ms = 1600"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 2 AND "
+	    "state = 0 AND started_ms = 1700 AND out1 = 2"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM snapshots WHERE job = 2"
+	    " AND tasks = '1 2 5000' AND due_ms = 5000 AND taken_ms = 1800"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM output WHERE job = 3"),
+	    0);
+
+	/* a held start written before a snapshot that fails: the group
+	 * goes, the rest of the batch stays */
+	j4 = submit(s, 1, "four", modbytes, sizeof(modbytes), &err);
+	CHECK_INT_EQ(store_on_commit(s, ack, &a, &err), SC_OK);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_start_job(s, j3, 2100, &err), SC_OK);
+	store_fault_set(3);		/* savepoint, start, snapshot */
+	r = store_put_snapshot(s, j3, (const uint8_t *)"S", 1, &t, 1, 2200,
+	    &err);
+	store_fault_set(0);
+	CHECK_INT_EQ(r, SC_ESTORE);
+	CHECK_STR_CONTAINS(err.msg, "storing a snapshot failed: disk I/O error");
+	CHECK_INT_EQ(store_group_end(s, r, &err), SC_ESTORE);
+	CHECK_INT_EQ(store_commit(s, &err), SC_OK);
+	CHECK_INT_EQ(a.ok, 1);
+	a.ok = 0;
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 3 AND "
+	    "started_ms = 0"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM snapshots WHERE "
+	    "job = 3"), 0);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 4"), 1);
+
+	/* the final record kept bare, then a failing write: all goes */
+	j4 = submit(s, 1, "five", modbytes, sizeof(modbytes), &err);
+	CHECK_INT_EQ(j4, 5);
+	CHECK_INT_EQ(store_on_commit(s, ack, &a, &err), SC_OK);
+	CHECK_INT_EQ(store_group_begin(s, &err), SC_OK);
+	CHECK_INT_EQ(store_put_final(s, j3, 0, NULL, NULL, 2000, &err), SC_OK);
+	r = store_put_output(s, 99, 1, "y", 1, &err);
+	CHECK_INT_EQ(r, SC_ENOTFOUND);
+	CHECK_INT_EQ(store_group_end(s, r, &err), SC_ENOTFOUND);
+	CHECK(store_commit(s, &err) != SC_OK);
+	CHECK_INT_EQ(a.failed, 1);
+	CHECK_STR_EQ(a.msg, "no job 99 in the store");
+	store_close(s);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 3 AND "
+	    "state = 0"), 1);
+	CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM jobs WHERE id = 5"), 0);
+
+	/* a task list that is not numbers is named, not trusted */
+	CHECK_INT_EQ(raw_exec(path, "UPDATE snapshots SET tasks = '1 2 x' "
+	    "WHERE job = 2"), SQLITE_OK);
+	s = open_ok(path, NULL);
+	{
+		struct timers_seen ts = { 0 };
+
+		CHECK_INT_EQ(store_recover_timers(s, see_timer, &ts, &err),
+		    SC_ESTORE);
+		CHECK_STR_CONTAINS(err.msg, "is corrupt (the task list of job 2 "
+		    "is not \"tid state due\" numbers at byte 4)");
+		CHECK_INT_EQ(ts.n, 0);
+	}
+	store_close(s);
 }
 
 static int
@@ -879,8 +1073,8 @@ test_faults(void)
 			    "WHERE state = 1 AND status = 0"), done);
 			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM output"),
 			    done);
-			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM timers"),
-			    0);
+			CHECK_INT_EQ(raw_int(path, "SELECT count(*) FROM "
+			    "snapshots"), 0);
 		} else
 			CHECK_INT_EQ(raw_int(path, "PRAGMA user_version"), 0);
 	}
@@ -899,6 +1093,8 @@ main(void)
 	RUN(test_create_reopen);
 	RUN(test_migrate_refuse);
 	RUN(test_migrate_v1);
+	RUN(test_migrate_v2);
+	RUN(test_groups);
 	RUN(test_group_commit);
 	RUN(test_recovery);
 	RUN(test_output_cap);
