@@ -812,14 +812,29 @@ cross_check(struct st *s)
 int
 cfg_load(const char *path, struct cfg *out, struct sc_error *err)
 {
-	struct st *s = NULL;
-	struct cfg *c = NULL;
-	char *text = NULL, *b, *nul;
+	char *text = NULL;
 	size_t len;
 	int r;
 
 	if ((r = file_read(path, CFG_FILE_MAX, &text, &len, err)) != SC_OK)
 		return r;
+	r = cfg_parse(path, text, len, out, err);
+	free(text);
+	return r;
+}
+
+int
+cfg_parse(const char *path, char *text, size_t len, struct cfg *out,
+    struct sc_error *err)
+{
+	struct st *s = NULL;
+	struct cfg *c = NULL;
+	char *b, *nul;
+	int r;
+
+	if (SC_NEVER(text[len] != '\0'))
+		return sc_errorf(err, SC_EINVAL, "%s: text not terminated",
+		    path);
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (c = malloc(sizeof(*c))) == NULL) {
 		r = sc_errorf(err, SC_ENOMEM, "%s: out of memory", path);
@@ -853,7 +868,6 @@ cfg_load(const char *path, struct cfg *out, struct sc_error *err)
 out:
 	free(c);
 	free(s);
-	free(text);
 	return r;
 }
 

@@ -117,6 +117,10 @@ void cfg_defaults(struct cfg *c);
  * success; err names "FILE:LINE: section.key = value: reason". */
 int cfg_load(const char *path, struct cfg *out, struct sc_error *err)
     SC_MUST_CHECK;
+/* cfg_load() of text already read (len bytes, text[len] == '\0'; the
+ * parser may write into it); path names it in messages. */
+int cfg_parse(const char *path, char *text, size_t len, struct cfg *out,
+    struct sc_error *err) SC_MUST_CHECK;
 /* True if a and b have the same ffi.allow lines (line numbers aside). */
 bool cfg_allow_equal(const struct cfg *a, const struct cfg *b);
 /* True if a and b hold the same settings. */
