@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,6 +125,7 @@ struct ffipool {
 	uint32_t caph;			/* room */
 	uint32_t freeh;			/* free list head, 0: none */
 	uint32_t nlive;			/* live handles */
+	char exe[CFG_PATH_MAX];		/* what to run as `ffi-worker` */
 	bool drop_priv;			/* running as root: workers drop */
 	uint32_t uid, gid;		/* ... to these */
 	struct ffipool_stats st;
@@ -1094,8 +1096,8 @@ spawn(struct worker *w)
 	posix_spawnattr_setpgroup(&at, 0);	/* not our terminal's signals */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	e = sv[1] < 0 ? errno : posix_spawn(&pid, "/proc/self/exe", &fa, &at,
-	    argv, environ);
+	e = sv[1] < 0 ? errno : posix_spawn(&pid, w->p->exe, &fa, &at, argv,
+	    environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (sv[1] >= 0)
@@ -1127,6 +1129,31 @@ spawn(struct worker *w)
 	tv = tv_ms((int64_t)w->p->cfg->ffi.call_timeout_ms + 1000);
 	evtimer_add(w->deadline, &tv);
 	return SC_OK;
+}
+
+/*
+ * The binary workers run. /proc/self/exe is this very file even after an
+ * upgrade replaced it on disk, so daemon and workers always speak the same
+ * protocol. Under a tool that runs us as its guest (valgrind), it names
+ * the tool instead, and the tool fakes readlink() to name us: then, and
+ * only then (the two are different files), use that path.
+ */
+static void
+find_exe(struct ffipool *p)
+{
+	struct stat a, b;
+	ssize_t n;
+
+	snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
+	n = readlink("/proc/self/exe", p->exe, sizeof(p->exe) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(p->exe) - 1) {
+		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
+		return;
+	}
+	p->exe[n] = '\0';
+	if (stat("/proc/self/exe", &a) == 0 && stat(p->exe, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
 }
 
 /* ffi.user as uid and gid (only used when the daemon runs as root). */
@@ -1231,6 +1258,7 @@ ffipool_new(struct event_base *base, const struct cfg *cfg,
 	p->cfg = cfg;
 	p->done = done;
 	p->arg = arg;
+	find_exe(p);
 	if ((r = resolve_user(p, cfg, err)) != SC_OK ||
 	    (r = workers_start(p, err)) != SC_OK) {
 		ffipool_free(p);

@@ -42,7 +42,7 @@ sqlite3 "$T/new.db" "PRAGMA user_version = 7" 2>/dev/null ||
     python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
 c.execute('PRAGMA user_version = 7'); c.commit()" "$T/new.db" ||
     fail "cannot set the schema version"
-refused "$T/new.db" "database schema version 7 is newer than this scriptd (version 2): $T/new.db was not modified; run the newer scriptd"
+refused "$T/new.db" "database schema version 7 is newer than this scriptd (version 3): $T/new.db was not modified; run the newer scriptd"
 
 # somebody else's SQLite file
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \

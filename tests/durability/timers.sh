@@ -45,8 +45,8 @@ wait_state "$order" suspended
 sleep 0.5
 daemon_kill
 sleep 2			# every timer is now overdue
-t0=$(date +%s%N)
 daemon_start
+t0=$(date +%s%N)		# listening: restored, the loop about to turn
 grep -q "2 live jobs restored" "$T/daemon.log" ||
     fail "restore: $(grep restored "$T/daemon.log")"
 ctl wait "$order"; expect_rc 0; expect_out_has "state     completed"

@@ -4,7 +4,9 @@
 # directory on exit, whether the test passed, failed or was interrupted.
 #
 # Environment (set by CTest): SCRIPTD, SCRIPTCTL, RAWCLIENT (binaries),
-# E2E_SRC (this directory). SCRIPTD_TEST_SOCKET=PATH reuses a running
+# E2E_SRC (this directory). SCRIPTD_WRAP, if set, is a command the daemon
+# runs under (the valgrind label: valgrind memcheck, whose errors make the
+# daemon exit 99, which daemon_stop reports). SCRIPTD_TEST_SOCKET=PATH reuses a running
 # daemon instead (e.g. one under gdb); tests that need their own
 # configuration are then skipped (exit 77).
 #
@@ -71,8 +73,9 @@ daemon_start() {
 	synchronous = off
 	${1:-}
 	CONF
-	"$SCRIPTD" --socket "$SOCK" --db "$T/db" --config "$T/scriptd.conf" \
-	    </dev/null >"$T/daemon.log" 2>&1 &
+	# shellcheck disable=SC2086
+	${SCRIPTD_WRAP:-} "$SCRIPTD" --socket "$SOCK" --db "$T/db" \
+	    --config "$T/scriptd.conf" </dev/null >"$T/daemon.log" 2>&1 &
 	DPID=$!
 	i=0
 	until grep -q "listening on" "$T/daemon.log" 2>/dev/null; do
@@ -87,12 +90,12 @@ daemon_start() {
 	done
 }
 
-# daemon_stop: SIGTERM must make the daemon exit 0 within 5 s.
+# daemon_stop: SIGTERM must make the daemon exit 0 within 20 s (valgrind checks for leaks on the way out).
 daemon_stop() {
 	[ -n "$DPID" ] || return 0
 	kill -0 "$DPID" 2>/dev/null || fail "scriptd died during the test"
 	kill -TERM "$DPID"
-	( sleep 5; kill -KILL "$DPID" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+	( sleep 20; kill -KILL "$DPID" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 	wd=$!
 	wait "$DPID"
 	st=$?
