@@ -505,12 +505,12 @@ rule(scmp_filter_ctx ctx, const struct rule *a, struct sc_error *err)
 		break;
 	case SELF:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->nr, 2,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self),
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self, 0),
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self, 0));
 		break;
 	case NO_ADDR:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->nr, 1,
-		    SCMP_A4(SCMP_CMP_EQ, 0));
+		    SCMP_A4(SCMP_CMP_EQ, 0, 0));
 		break;
 	default:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->nr, 0);
