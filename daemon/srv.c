@@ -1472,11 +1472,23 @@ apply_opts(const struct srv_opts *o, struct cfg *c)
 		snprintf(c->daemon.db, sizeof(c->daemon.db), "%s", o->db);
 }
 
+/* The store settings a configuration asks for. */
+static void
+store_opts_of(const struct cfg *c, struct store_opts *o)
+{
+	store_opts_default(o);
+	o->synchronous = c->store.synchronous;
+	o->retention_ms = c->store.retention_ms;
+	o->retention_count = c->store.retention_count;
+	o->output_max = c->limits.output_per_job;
+}
+
 void
 srv_reload(struct srv *srv)
 {
 	struct sc_error err = { 0 };
 	struct vm_limits lim;
+	struct store_opts so;
 	struct cfg *nc = NULL;
 	int r;
 
@@ -1513,6 +1525,10 @@ srv_reload(struct srv *srv)
 		    "the configuration in use", sc_strerror(r));
 		goto out;
 	}
+	store_opts_of(nc, &so);
+	if (srv->store != NULL &&
+	    (r = store_reconfigure(srv->store, &so, &err)) != SC_OK)
+		log_error("SIGHUP: [store] settings not applied: %s", err.msg);
 	ffipool_reload(srv->ffi, nc);
 	free(srv->cfg);
 	srv->cfg = nc;
@@ -1724,11 +1740,7 @@ srv_open_store(struct srv *srv, struct sc_error *err)
 	int64_t t0 = srv_now();
 	int r;
 
-	store_opts_default(&o);
-	o.synchronous = srv->cfg->store.synchronous;
-	o.retention_ms = srv->cfg->store.retention_ms;
-	o.retention_count = srv->cfg->store.retention_count;
-	o.output_max = srv->cfg->limits.output_per_job;
+	store_opts_of(srv->cfg, &o);
 	/* a test hook: a small database limit stands for a full disk */
 	if (mp != NULL && *mp != '\0')
 		o.max_pages = (uint32_t)strtoul(mp, NULL, 10);

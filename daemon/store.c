@@ -200,6 +200,7 @@ struct store {
 	uint32_t npend;			/* in pend */
 	uint32_t cappend;		/* room in pend */
 	int bind_rc;			/* first failed bind since the last step */
+	int sync_now;			/* PRAGMA synchronous in force */
 	int64_t room;			/* pages left this batch; -1 unknown */
 	int64_t used_pages;		/* in use when room was measured */
 	int64_t max_pages;		/* max_page_count then */
@@ -218,6 +219,8 @@ struct store {
 };
 
 static long fault_countdown;
+
+static int apply_sync(struct store *s, struct sc_error *err);
 
 /* A failed bind (SQLITE_TOOBIG, SQLITE_NOMEM) is kept and reported by the
  * step that follows, which then does not run. */
@@ -632,6 +635,12 @@ store_commit(struct store *s, struct sc_error *err)
 		return r;
 	}
 	s->saved_id = s->next_id;
+	/* a reload's level; a failure is tried again after the next batch */
+	if (s->sync_now != s->opts.synchronous) {
+		struct sc_error e2;
+
+		(void)apply_sync(s, &e2);
+	}
 	p = s->pend;
 	n = s->npend;
 	s->pend = NULL;
@@ -1558,6 +1567,39 @@ undo:
 	return r;
 }
 
+/* PRAGMA synchronous = opts.synchronous (outside a transaction). */
+static int
+apply_sync(struct store *s, struct sc_error *err)
+{
+	static const char *const syncs[] = { "OFF", "NORMAL", "FULL", "EXTRA" };
+	char q[48];
+	int r;
+
+	snprintf(q, sizeof(q), "PRAGMA synchronous = %s",
+	    syncs[s->opts.synchronous]);
+	if ((r = exec(s, NULL, s->db, q, "setting synchronous", err)) == SC_OK)
+		s->sync_now = s->opts.synchronous;
+	return r;
+}
+
+int
+store_reconfigure(struct store *s, const struct store_opts *o,
+    struct sc_error *err)
+{
+	if (o->synchronous < CFG_SYNC_OFF || o->synchronous > CFG_SYNC_EXTRA)
+		return sc_errorf(err, SC_EINVAL, "store.synchronous %d (want "
+		    "0..3)", o->synchronous);
+	s->opts.synchronous = o->synchronous;
+	s->opts.retention_ms = o->retention_ms;
+	s->opts.retention_count = o->retention_count;
+	s->opts.output_max = o->output_max;
+	/* SQLite keeps the level of an open transaction: a batch in
+	 * progress gets the new one when it has committed */
+	if (!s->in_batch && s->sync_now != s->opts.synchronous)
+		return apply_sync(s, err);
+	return SC_OK;
+}
+
 static int
 configure(struct store *s, bool fresh, struct sc_error *err)
 {
@@ -1585,6 +1627,7 @@ configure(struct store *s, bool fresh, struct sc_error *err)
 	    syncs[sync], JOURNAL_LIMIT);
 	if ((r = exec(s, NULL, s->db, q, "setting synchronous", err)) != SC_OK)
 		return r;
+	s->sync_now = sync;
 	if (s->opts.max_pages > 0) {
 		snprintf(q, sizeof(q), "PRAGMA max_page_count = %u",
 		    s->opts.max_pages);

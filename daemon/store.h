@@ -89,6 +89,10 @@ typedef int (*store_output_fn)(void *arg, uint64_t seq, int stream,
  * schema. On success *sp owns the connection (store_close()). */
 int store_open(const char *path, const struct store_opts *o,
     struct store **sp, struct sc_error *err) SC_MUST_CHECK;
+/* A reload: take o's synchronous level (at once, or after the open batch
+ * commits), retention and output cap; the rest of o is ignored. */
+int store_reconfigure(struct store *s, const struct store_opts *o,
+    struct sc_error *err) SC_MUST_CHECK;
 /* Roll back an uncommitted batch (its callbacks get SC_ESTORE), close.
  * NULL is a no-op. */
 void store_close(struct store *s);
