@@ -619,8 +619,10 @@ prog_new(const struct module *m, void (*mfree)(struct module *),
 	*pp = p;
 	return SC_OK;
 nomem:
-	if (p != NULL)
+	if (p != NULL) {
 		p->m = m;
+		p->refs = 1;		/* so prog_unref frees what there is */
+	}
 	prog_unref(p);
 	return sc_errorf(err, SC_ENOMEM, "out of memory preparing module");
 }
