@@ -14,7 +14,6 @@ restart() {
 	else
 		daemon_stop
 	fi
-	mv "$T/daemon.log" "$T/daemon.log.old"	# daemon_start waits on it
 	daemon_start
 }
 

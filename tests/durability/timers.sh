@@ -11,7 +11,6 @@ daemon_kill() {
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null
 	DPID=
-	mv "$T/daemon.log" "$T/daemon.log.old"	# daemon_start waits on it
 }
 
 # five sleepers spawned out of due order, two of them due at the same ms

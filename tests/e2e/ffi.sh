@@ -15,7 +15,7 @@ handle_lifetime = 1s
 max_handles = 3
 [ffi]
 workers = 2
-call_timeout = 500ms
+call_timeout = 2s
 worker_memory = 128M
 allow = $L st_add (int, int) -> int
 allow = $L st_add32 (i32, i32) -> i32
@@ -141,7 +141,7 @@ run abort 'println(await st_abort())' 1
 expect_err_has "extern call st_abort crashed the FFI worker with SIGABRT"
 
 run hang 'println(await st_hang())' 1
-expect_err_has "extern call st_hang timed out after 500 ms (ffi.call_timeout)"
+expect_err_has "extern call st_hang timed out after 2000 ms (ffi.call_timeout)"
 
 run hog 'println(await st_hog())' 1
 expect_err_has "extern call st_hog ran out of memory: the FFI worker reached its limit (ffi.worker_memory 134217728 bytes)"
@@ -223,7 +223,6 @@ println(await st_obj_get(o))"
 ctl submit "$T/holder.script"; expect_rc 0; held=$(last_line)
 wait_state "$held" suspended
 kill -KILL "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-mv "$T/daemon.log" "$T/daemon.log.1"
 daemon_start "$CONF2"
 ctl wait "$held"; expect_rc 1
 expect_out_has "st_obj_get: argument 1: FFI handle from before the restart is no longer valid (FFI handles do not survive a restart)"

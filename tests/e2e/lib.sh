@@ -65,6 +65,8 @@ daemon_start() {
 		return 0
 	fi
 	SOCK=$T/sock
+	# the wait below reads the log: a previous daemon's must not answer
+	[ ! -f "$T/daemon.log" ] || mv "$T/daemon.log" "$T/daemon.log.prev"
 	cat >"$T/scriptd.conf" <<-CONF
 	[daemon]
 	socket_mode = 0666
