@@ -18,7 +18,7 @@
 #include "ffiworker.h"
 #include "snapshot.h"
 
-#define WAIT_MS		5000		/* for one reply */
+#define WAIT_MS		60000		/* for one reply (a loaded machine) */
 
 struct reply {
 	bool done;
@@ -345,7 +345,7 @@ test_cpu(void)
 	*nc = *cfg;
 	nc->ffi.nallow = 0;
 	nc->ffi.worker_cpu_ms = 2000;
-	nc->ffi.call_timeout_ms = 10000;
+	nc->ffi.call_timeout_ms = 60000;	/* the CPU limit comes first */
 	nc->limits.handle_lifetime_ms = 60000;
 	allow(nc, &x_new, false);
 	allow(nc, &x_get, false);
@@ -357,11 +357,15 @@ test_cpu(void)
 	h = r.v.i;
 	CHECK_INT_EQ(call(&r, 0, 9, &x_spin, I(1100), I(0), &err), SC_OK);
 	CHECK_STR_EQ(r.err, "");
-	pump(NULL, 100);		/* the retired worker's EOF */
+	/* the retired worker's EOF takes its handle */
+	for (int i = 0; i < 1000 && nh[0] != 0; i++)
+		pump(NULL, 10);
+	CHECK_INT_EQ(nh[0], 0);
 	/* the next call finds a fresh worker: the old one's handle is gone */
 	CHECK_INT_EQ(call(&r, 0, 9, &x_get, I(h), I(0), &err), SC_EDENIED);
 	CHECK_STR_CONTAINS(err.msg, "is not live");
 	CHECK_INT_EQ(call(&r, 0, 9, &x_spin, I(2500), I(0), &err), SC_OK);
+	CHECK(r.done);
 	CHECK_STR_EQ(r.err, "extern call st_spin_ms used up the FFI worker's "
 	    "CPU time (ffi.worker_cpu 2 s)");
 	ffipool_job_ended(pool, 9);
