@@ -85,11 +85,12 @@ diag_sort(struct diags *d)
 static void
 print_caret(const struct diags *d, FILE *out, struct pos pos)
 {
-	const char *p = d->src, *end = d->src + d->srclen, *eol;
+	const char *p = d->src, *end, *eol;
 	uint32_t line = 1;
 
 	if (p == NULL || pos.line == 0)
 		return;
+	end = p + d->srclen;
 	while (line < pos.line && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 

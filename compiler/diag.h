@@ -14,7 +14,7 @@
 #include "ast.h"
 #include "err.h"
 
-#define DIAG_MAX	50		/* errors kept per compilation */
+#define DIAG_MAX	50u		/* errors kept per compilation */
 
 enum diag_severity { DIAG_ERROR, DIAG_WARNING };
 

@@ -259,12 +259,15 @@ void
 jobs_load_output(struct jobs *js, struct jobrec *jr, int s, const char *buf,
     size_t len, uint64_t cap)
 {
-	uint64_t total = jr->out.total[s];
-	bool trunc = jr->out.truncated[s];
-	size_t before = jr->out.len[s];
+	uint64_t total;
+	bool trunc;
+	size_t before;
 
 	if (SC_NEVER(s < 0 || s >= JR_NSTREAMS))
 		return;
+	total = jr->out.total[s];
+	trunc = jr->out.truncated[s];
+	before = jr->out.len[s];
 	jobs_output(jr, s, buf, len, cap);
 	jr->out.total[s] = total;
 	jr->out.truncated[s] |= trunc;

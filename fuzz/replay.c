@@ -19,7 +19,7 @@ static int
 run_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, *nbuf;
 	size_t len = 0, cap = 0, n;
 
 	if (f == NULL) {
@@ -27,10 +27,14 @@ run_file(const char *path)
 		return 1;
 	}
 	do {
-		if (len == cap && (buf = realloc(buf, cap = cap * 2 + 4096)) ==
-		    NULL) {
-			fclose(f);
-			return 1;
+		if (len == cap) {
+			if ((nbuf = realloc(buf, cap * 2 + 4096)) == NULL) {
+				free(buf);
+				fclose(f);
+				return 1;
+			}
+			buf = nbuf;
+			cap = cap * 2 + 4096;
 		}
 		n = fread(buf + len, 1, cap - len, f);
 		len += n;

@@ -22,16 +22,19 @@ file_read(const char *path, size_t max, char **bufp, size_t *lenp,
 	*lenp = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return sc_errorf(err, SC_EIO, "%s: %s", path, strerror(errno));
+	if ((buf = malloc(cap)) == NULL) {
+		r = sc_errorf(err, SC_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
 	for (;;) {
-		if (len + 1 >= cap || buf == NULL) {
-			if (buf != NULL)
-				cap *= 2;
-			if ((nbuf = realloc(buf, cap)) == NULL) {
+		if (len + 1 >= cap) {
+			if ((nbuf = realloc(buf, cap * 2)) == NULL) {
 				r = sc_errorf(err, SC_ENOMEM, "%s: out of "
 				    "memory", path);
 				goto out;
 			}
 			buf = nbuf;
+			cap *= 2;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n == -1 && errno == EINTR)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* Bytecode module format version; bump on any change to op.def's order. */
-#define MODULE_FORMAT		1
+#define MODULE_FORMAT		1u
 
 enum op {
 #define OP(name, fmt, a, b, c, sem)	OP_##name,
