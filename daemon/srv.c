@@ -1059,8 +1059,6 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 {
 	struct srv *srv = arg;
 	struct sc_error err = { 0 };
-	struct tenant_acct *tn;
-	struct conn *c;
 	uint32_t uid;
 	pid_t pid;
 
@@ -1069,6 +1067,16 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	srv_adopt(srv, fd, uid, pid);
+}
+
+void
+srv_adopt(struct srv *srv, int fd, uint32_t uid, pid_t pid)
+{
+	struct sc_error err = { 0 };
+	struct tenant_acct *tn;
+	struct conn *c;
+
 	if ((tn = tenant_get(&srv->tenants, uid)) == NULL) {
 		log_warn("connection from uid %u refused: out of memory", uid);
 		close(fd);

@@ -85,6 +85,10 @@ int srv_listen(struct srv *srv, struct sc_error *err) SC_MUST_CHECK;
  * error) and restore its jobs: live ones resume from their last snapshot,
  * ended ones are listed again with their output read on demand. */
 int srv_open_store(struct srv *srv, struct sc_error *err) SC_MUST_CHECK;
+/* Serve a connected socket fd of tenant uid (pid for the log), within the
+ * connection limits (else refused with an Error); takes fd. The listener
+ * calls it after SO_PEERCRED; fuzz_request calls it with a socketpair. */
+void srv_adopt(struct srv *srv, int fd, uint32_t uid, pid_t pid);
 /* Stop accepting and remove the socket file. */
 void srv_stop_listening(struct srv *srv);
 /* Flush what is queued, close every connection, free everything. */
