@@ -277,9 +277,10 @@ fail_db(const char *p, sqlite3 *db, int rc, const char *what,
 		    "database %s cannot grow (%s)", what, p, m);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		/* not a scriptd: the flock keeps those out */
 		return sc_errorf(err, SC_ESTORE, "database %s is locked by "
-		    "another process (is another scriptd running?): %s failed",
-		    p, what);
+		    "another process holding a write lock (a sqlite3 shell? "
+		    "a backup?): %s failed", p, what);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return sc_errorf(err, SC_ESTORE, "database %s is corrupt (%s): "

@@ -904,8 +904,8 @@ test_locked(void)
 	t0 = mono_ms();
 	CHECK_INT_EQ(store_open(path, &o, &s, &err), SC_ESTORE);
 	CHECK(mono_ms() - t0 < 2000);
-	CHECK_STR_CONTAINS(err.msg, "is locked by another process (is another "
-	    "scriptd running?)");
+	CHECK_STR_CONTAINS(err.msg, "is locked by another process holding a "
+	    "write lock (a sqlite3 shell? a backup?)");
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 
