@@ -38,12 +38,12 @@
 #include "utf8.h"
 
 #define HANDLE_SLOT_BITS	24
-#define HANDLE_GEN_MAX		((UINT64_C(1) << 38) - 1)	/* below bit 62 */
-#define RESPAWN_MIN_MS		100	/* after a worker that failed to start */
+#define HANDLE_GEN_MAX		((UINT64_C(1) << 38) - 1)	/* ids < 2^62 */
+#define RESPAWN_MIN_MS		100	/* after a failed start */
 #define RESPAWN_MAX_MS		10000	/* backoff cap */
 #define CPU_CHECK_MS		1000	/* a worker's CPU time is read this
 					 * often at most (/proc/PID/stat) */
-#define MSG_MAX		(2 * SC_ERRMSG_MAX + CFG_NAME_MAX)	/* a call's error */
+#define MSG_MAX		(2 * SC_ERRMSG_MAX + CFG_NAME_MAX)	/* an error */
 #define FFI_DECODE_MEM(len)	(4 * (size_t)(len) + (64u << 10))
 
 extern char **environ;
@@ -258,38 +258,49 @@ send_release(struct worker *w, const uint64_t *slots, size_t n)
 	free(buf);
 }
 
+/* A free table entry's index (the free list, else a new one). */
+static int
+handle_slot_new(struct ffipool *p, uint32_t *ip, struct sc_error *err)
+{
+	struct handle *nh;
+	uint32_t cap;
+
+	if (p->freeh != 0) {
+		*ip = p->freeh;
+		p->freeh = p->h[*ip].nextfree;
+		return SC_OK;
+	}
+	if (p->nh + 1 >= FFI_HANDLE_SLOTS_MAX)
+		return sc_errorf(err, SC_ELIMIT, "the daemon's FFI handle "
+		    "table is full (%u)", FFI_HANDLE_SLOTS_MAX);
+	if (p->nh + 1 >= p->caph) {
+		cap = p->caph ? p->caph * 2 : 64;
+		if ((nh = realloc(p->h, cap * sizeof(*nh))) == NULL)
+			return sc_errorf(err, SC_ENOMEM, "out of memory for an "
+			    "FFI handle");
+		memset(nh + p->caph, 0, (cap - p->caph) * sizeof(*nh));
+		p->h = nh;
+		p->caph = cap;
+	}
+	*ip = ++p->nh;
+	p->h[*ip].gen = 1;
+	return SC_OK;
+}
+
 static int
 handle_new(struct ffipool *p, const struct call *c, struct worker *w,
     uint64_t slot, int64_t *idp, struct sc_error *err)
 {
 	struct handle *h;
-	uint32_t i;
+	uint32_t i = 0;
+	int r;
 
 	if (*c->nhandles >= p->cfg->tenant.max_handles)
 		return sc_errorf(err, SC_ELIMIT, "tenant %u: FFI handle limit "
 		    "(%u) reached (tenant.max_handles)", c->tenant,
 		    p->cfg->tenant.max_handles);
-	if (p->freeh != 0) {
-		i = p->freeh;
-		p->freeh = p->h[i].nextfree;
-	} else {
-		if (p->nh + 1 >= FFI_HANDLE_SLOTS_MAX)
-			return sc_errorf(err, SC_ELIMIT, "the daemon's FFI "
-			    "handle table is full (%u)", FFI_HANDLE_SLOTS_MAX);
-		if (p->nh + 1 >= p->caph) {
-			uint32_t cap = p->caph ? p->caph * 2 : 64;
-			struct handle *nh = realloc(p->h, cap * sizeof(*nh));
-
-			if (nh == NULL)
-				return sc_errorf(err, SC_ENOMEM, "out of memory "
-				    "for an FFI handle");
-			memset(nh + p->caph, 0, (cap - p->caph) * sizeof(*nh));
-			p->h = nh;
-			p->caph = cap;
-		}
-		i = ++p->nh;
-		p->h[i].gen = 1;
-	}
+	if ((r = handle_slot_new(p, &i, err)) != SC_OK)
+		return r;
 	h = &p->h[i];
 	h->live = true;
 	h->job = c->job;
@@ -436,7 +447,8 @@ put_arg(struct ffipool *p, struct call *c, uint32_t n, unsigned ct,
 }
 
 int
-ffipool_call(struct ffipool *p, const struct ffipool_req *rq, struct sc_error *err)
+ffipool_call(struct ffipool *p, const struct ffipool_req *rq,
+    struct sc_error *err)
 {
 	const struct mod_extern *x = rq->ext;
 	const struct cfg_allow *a;

@@ -34,7 +34,7 @@ typedef void (*ffipool_done_fn)(void *arg, void *key, const char *err,
 
 /* One extern call as the VM asks it. */
 struct ffipool_req {
-	void *key;			/* who waits (the task); abandon by it */
+	void *key;			/* who waits (the task) */
 	uint32_t tenant;		/* owner uid of the calling job */
 	uint64_t job;			/* the calling job's id */
 	uint32_t *nhandles;		/* the tenant's live handle count */
