@@ -190,7 +190,16 @@ vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
     size_t len)
 {
 	struct sbuf b = { .max = ERROR_TEXT_MAX };
+	const char *nul;
 
+	/* the text is a C string from here on: a NUL (panic("a\0b")) is
+	 * written as \0 rather than cutting the message */
+	while ((nul = memchr(msg, '\0', len)) != NULL) {
+		sbuf_add(&b, msg, (size_t)(nul - msg));
+		sbuf_add(&b, "\\0", 2);
+		len -= (size_t)(nul - msg) + 1;
+		msg = nul + 1;
+	}
 	sbuf_add(&b, msg, len);
 	add_trace(&b, vm, t);
 	while (vm->nframes > 0)
