@@ -113,11 +113,22 @@ vm_err_mem(struct vm *vm, struct task *t, int code)
 	return sc_errorf(&vm->err, SC_ENOMEM, "out of memory");
 }
 
+/*
+ * The trace, innermost frame first. A deep one shows its TRACE_INNER
+ * innermost and TRACE_OUTER outermost frames and says how many it left
+ * out between them, so it stays readable and inside ERROR_TEXT_MAX.
+ */
+#define TRACE_INNER	32
+#define TRACE_OUTER	8
+
 static void
 add_trace(struct sbuf *b, struct vm *vm, struct task *t)
 {
 	const char *src = mod_of(t)->source_name;
+	uint32_t skip_to = 0;		/* frames below this one are shown */
 
+	if (vm->nframes > TRACE_INNER + TRACE_OUTER)
+		skip_to = vm->nframes - TRACE_INNER;
 	for (uint32_t n = vm->nframes; n-- > 0;) {
 		const struct frame *f = &vm->frames[n];
 		const struct mod_fn *fn = f->fn;
@@ -127,6 +138,11 @@ add_trace(struct sbuf *b, struct vm *vm, struct task *t)
 
 		sbuf_addf(b, "\n  at %s (%s:%u)", fn->name ? fn->name : "?",
 		    src ? src : "?", line);
+		if (n == skip_to && skip_to > 0) {
+			sbuf_addf(b, "\n  ... %u more frames ...",
+			    skip_to - TRACE_OUTER);
+			n = TRACE_OUTER;
+		}
 	}
 }
 
