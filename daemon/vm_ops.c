@@ -206,17 +206,23 @@ vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
     size_t len)
 {
 	struct sbuf b = { .max = ERROR_TEXT_MAX };
-	const char *nul;
+	size_t run;
 
-	/* the text is a C string from here on: a NUL (panic("a\0b")) is
-	 * written as \0 rather than cutting the message */
-	while ((nul = memchr(msg, '\0', len)) != NULL) {
-		sbuf_add(&b, msg, (size_t)(nul - msg));
-		sbuf_add(&b, "\\0", 2);
-		len -= (size_t)(nul - msg) + 1;
-		msg = nul + 1;
+	/* The message is one line of a C string, the trace's lines follow:
+	 * a NUL, newline or CR in it (panic("a\nb")) is written escaped, so
+	 * it neither cuts the text nor passes for a trace line. */
+	while (len > 0) {
+		for (run = 0; run < len && msg[run] != '\0' &&
+		    msg[run] != '\n' && msg[run] != '\r'; run++)
+			;
+		sbuf_add(&b, msg, run);
+		if (run == len)
+			break;
+		sbuf_add(&b, msg[run] == '\0' ? "\\0" : msg[run] == '\n' ?
+		    "\\n" : "\\r", 2);
+		msg += run + 1;
+		len -= run + 1;
 	}
-	sbuf_add(&b, msg, len);
 	add_trace(&b, vm, t);
 	while (vm->nframes > 0)
 		vm_pop(vm, t);
