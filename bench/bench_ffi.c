@@ -110,6 +110,11 @@ spawn(struct worker *w)
 	w->fd = sv[0];
 }
 
+/* Replies are decoded as the daemon's pool decodes them (ffipool.c). */
+static _Alignas(16) uint8_t arena_mem[16384];
+static struct frame_arena arena = { arena_mem, sizeof(arena_mem), 0, false,
+    false };
+
 static void
 send_msg(struct worker *w, Ffi__ToWorker *m)
 {
@@ -207,15 +212,15 @@ add(struct worker *w, int64_t i, size_t *req, size_t *rep)
 			    (long long)i);
 		nin += (size_t)k;
 	}
-	if (pr != SC_OK || frame_unpack(&ffi__from_worker__descriptor,
-	    in + off, len, FRAME_REPLY_MEM(len), &pm, &err) != SC_OK)
+	if (pr != SC_OK || frame_unpack_arena(&ffi__from_worker__descriptor,
+	    in + off, len, FRAME_REPLY_MEM(len), &arena, &pm, &err) != SC_OK)
 		bench_die("reply to call %lld: %s", (long long)i, err.msg);
 	r = (Ffi__FromWorker *)pm;
 	if (r->m_case != FFI__FROM_WORKER__M_REPLY || r->reply->result ==
 	    NULL || r->reply->result->i != i + 1)
 		bench_die("bad reply to call %lld", (long long)i);
 	*rep = off + len;
-	frame_msg_free(r);
+	frame_arena_done(&arena, pm);
 }
 
 /* Read exactly n bytes (blocking). */

@@ -129,6 +129,8 @@ struct ffipool {
 	bool drop_priv;			/* running as root: workers drop */
 	uint32_t uid, gid;		/* ... to these */
 	struct ffipool_stats st;
+	struct frame_arena arena;	/* decodes worker frames, no malloc */
+	_Alignas(16) uint8_t arena_mem[16384];
 };
 
 static void dispatch(struct ffipool *p);
@@ -911,8 +913,9 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 	Ffi__FromWorker *m = NULL;
 	struct sc_error err;
 
-	if (frame_unpack(&ffi__from_worker__descriptor, body, len,
-	    FFI_DECODE_MEM(len), (ProtobufCMessage **)&m, &err) != SC_OK) {
+	if (frame_unpack_arena(&ffi__from_worker__descriptor, body, len,
+	    FFI_DECODE_MEM(len), &w->p->arena, (ProtobufCMessage **)&m,
+	    &err) != SC_OK) {
 		log_error("FFI worker %u: bad frame (%s); killing it", w->idx,
 		    err.msg);
 		kill(w->pid, SIGKILL);
@@ -954,7 +957,7 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 		kill(w->pid, SIGKILL);
 		break;
 	}
-	frame_msg_free(m);
+	frame_arena_done(&w->p->arena, &m->base);
 }
 
 static void
@@ -1268,6 +1271,8 @@ ffipool_new(struct event_base *base, const struct cfg *cfg,
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	p->base = base;
 	p->cfg = cfg;
+	p->arena.buf = p->arena_mem;
+	p->arena.size = sizeof(p->arena_mem);
 	p->done = done;
 	p->arg = arg;
 	find_exe(p);

@@ -97,6 +97,7 @@ struct worker {
 	void *altstack;			/* the fault handler's stack */
 	uint8_t *in;			/* bytes read, not yet parsed */
 	size_t nin;
+	struct frame_arena arena;	/* the message being served */
 };
 
 /* What a locked-down worker may do with a system call's arguments. */
@@ -794,10 +795,11 @@ call(struct worker *w, const Ffi__Call *c)
 	Ffi__FromWorker m = FFI__FROM_WORKER__INIT;
 	Ffi__Reply rep = FFI__REPLY__INIT;
 	Ffi__Value val = FFI__VALUE__INIT;
-	struct sc_error err = { 0 };
-	char *strs[PARAMS_MAX] = { NULL };
+	struct sc_error err;		/* filled by whatever fails */
+	char *strs[PARAMS_MAX];		/* copies made for string args */
 	union arg args[PARAMS_MAX];
 	void *avalue[PARAMS_MAX];
+	unsigned nconv = 0;		/* args converted (strs set) */
 	struct fn *fn;
 	union ret rv;
 	void *unused;
@@ -817,6 +819,8 @@ call(struct worker *w, const Ffi__Call *c)
 		goto out;
 	}
 	for (unsigned k = 0; k < fn->nparams; k++) {
+		strs[k] = NULL;
+		nconv++;
 		if ((r = convert(w, fn, k, c->args[k], &args[k], strs,
 		    &err)) != SC_OK)
 			goto out;
@@ -839,7 +843,7 @@ out:
 	m.m_case = FFI__FROM_WORKER__M_REPLY;
 	m.reply = &rep;
 	send_msg(w, &m);
-	for (unsigned k = 0; k < PARAMS_MAX; k++)
+	for (unsigned k = 0; k < nconv; k++)
 		free(strs[k]);
 }
 
@@ -878,8 +882,8 @@ next(struct worker *w, Ffi__ToWorker **mp, struct sc_error *err)
 	}
 	if (r != SC_OK)
 		return r;
-	r = frame_unpack(&ffi__to_worker__descriptor, w->in + off, len,
-	    TOWORKER_MEM(len), &m, err);
+	r = frame_unpack_arena(&ffi__to_worker__descriptor, w->in + off, len,
+	    TOWORKER_MEM(len), &w->arena, &m, err);
 	/* Keep what came after this frame (a Release right behind a Call). */
 	w->nin -= off + len;
 	memmove(w->in, w->in + off + len, w->nin);
@@ -902,10 +906,15 @@ fail_read(int r, const struct sc_error *err)
 static void __attribute__((noreturn))
 serve(struct worker *w)
 {
+	/* Calls and Releases are decoded here, without malloc (Init, which
+	 * is kept, was decoded on the heap: the arena was empty then) */
+	static _Alignas(16) uint8_t mem[16384];
 	struct sc_error err = { 0 };
 	Ffi__ToWorker *m;
 	int r;
 
+	w->arena.buf = mem;
+	w->arena.size = sizeof(mem);
 	for (;;) {
 		if ((r = next(w, &m, &err)) != SC_OK)
 			fail_read(r, &err);
@@ -923,7 +932,7 @@ serve(struct worker *w)
 			    (int)m->m_case);
 			leave(EXIT_PROTO);
 		}
-		frame_msg_free(m);
+		frame_arena_done(&w->arena, &m->base);
 	}
 }
 

@@ -169,6 +169,57 @@ frame_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
 	return SC_OK;
 }
 
+static void *
+arena_alloc(void *data, size_t size)
+{
+	struct frame_arena *a = data;
+	size_t n = size > 0 ? (size + 15) & ~(size_t)15 : 16;
+	void *p;
+
+	if (n < size || a->size - a->used < n) {
+		a->full = true;
+		return NULL;
+	}
+	p = a->buf + a->used;
+	a->used += n;
+	return p;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	/* the whole arena is reused by the next decode */
+}
+
+int
+frame_unpack_arena(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *body, size_t len, size_t mem_max, struct frame_arena *a,
+    ProtobufCMessage **mp, struct sc_error *err)
+{
+	ProtobufCAllocator pa = { arena_alloc, arena_free, a };
+
+	*mp = NULL;
+	a->used = 0;
+	a->full = false;
+	a->heap = false;
+	if ((*mp = protobuf_c_message_unpack(desc, &pa, len, len > 0 ? body :
+	    NULL)) != NULL)
+		return SC_OK;
+	if (!a->full)
+		return sc_errorf(err, SC_EPROTO, "%zu bytes are not a valid "
+		    "%s", len, desc->name);
+	a->heap = true;			/* too big for the arena */
+	return frame_unpack(desc, body, len, mem_max, mp, err);
+}
+
+void
+frame_arena_done(struct frame_arena *a, ProtobufCMessage *m)
+{
+	if (a->heap)
+		frame_msg_free(m);
+	a->heap = false;
+}
+
 /*
  * Decode a client request. Only the encoding is checked: a request with no
  * operation set (or one this daemon does not know) decodes, so that the
@@ -269,10 +320,20 @@ int
 frame_send_fd(int fd, const ProtobufCMessage *m, size_t max,
     struct sc_error *err)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t small[FRAME_SMALL], *buf;
+	size_t n = protobuf_c_message_get_packed_size(m), len;
 	int r;
 
+	/* a small frame is packed on the stack: no malloc per reply */
+	if (n > 0 && n <= max && FRAME_HEADER_SIZE + n <= sizeof(small)) {
+		frame_header((uint32_t)n, small);
+		if (SC_NEVER(protobuf_c_message_pack(m, small +
+		    FRAME_HEADER_SIZE) != n))
+			return sc_errorf(err, SC_EINVAL, "%s packed to a size "
+			    "other than the %zu bytes computed",
+			    m->descriptor->name, n);
+		return frame_write_fd(fd, small, FRAME_HEADER_SIZE + n, err);
+	}
 	if ((r = frame_pack(m, max, &buf, &len, err)) != SC_OK)
 		return r;
 	r = frame_write_fd(fd, buf, len, err);

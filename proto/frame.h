@@ -10,6 +10,7 @@
 #ifndef SC_FRAME_H
 #define SC_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@
 #define FRAME_HEADER_SIZE	4u	/* big-endian uint32 length */
 #define FRAME_PARTIAL		1	/* frame_parse: need more bytes */
 #define FRAME_EOF		2	/* frame_read_fd: peer closed cleanly */
+#define FRAME_SMALL		4096u	/* frame_send_fd packs these on the stack */
 
 /*
  * Decoding budgets (bytes of heap, counting 16 bytes of malloc overhead per
@@ -51,6 +53,24 @@ int frame_pack(const ProtobufCMessage *m, size_t max, uint8_t **bufp,
 int frame_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
     size_t len, size_t mem_max, ProtobufCMessage **mp,
     struct sc_error *err) SC_MUST_CHECK;
+/*
+ * Decoding without malloc, for the FFI channel's one-message-at-a-time
+ * hot path: the message is built in the caller's arena (buf, size; 16-byte
+ * aligned), lives until the next decode into it, and is released with
+ * frame_arena_done(). One that does not fit is decoded on the heap with
+ * frame_unpack(desc, ..., mem_max), which frame_arena_done() then frees.
+ */
+struct frame_arena {
+	uint8_t *buf;			/* the caller's memory */
+	size_t size;			/* its bytes */
+	size_t used;			/* by the message being decoded */
+	bool full;			/* the last decode did not fit */
+	bool heap;			/* the last message is on the heap */
+};
+int frame_unpack_arena(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *body, size_t len, size_t mem_max, struct frame_arena *a,
+    ProtobufCMessage **mp, struct sc_error *err) SC_MUST_CHECK;
+void frame_arena_done(struct frame_arena *a, ProtobufCMessage *m);
 /* frame_unpack() of a wire.Request with FRAME_REQUEST_MEM(len). */
 int frame_unpack_request(const uint8_t *body, size_t len,
     Wire__Request **reqp, struct sc_error *err) SC_MUST_CHECK;
