@@ -596,6 +596,63 @@ test_alloc_faults(void)
 	free(f);
 }
 
+/* frame_unpack_arena: small messages in the arena, with no malloc; a
+ * bigger one on the heap, freed by frame_arena_done; garbage refused. */
+static void
+test_arena(void)
+{
+	static _Alignas(16) uint8_t mem[4096];
+	struct frame_arena a = { mem, sizeof(mem), 0, false, false };
+	struct sc_error err;
+	ProtobufCMessage *m;
+	Wire__Request *r;
+	uint8_t *buf;
+	size_t len;
+	unsigned long before;
+
+	buf = submit_frame(7, 100, &len);
+	nallocs = 0;
+	fail_at = ~0UL;			/* count, do not fail */
+	before = nallocs;
+	CHECK_INT_EQ(frame_unpack_arena(&wire__request__descriptor,
+	    buf + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE, 1u << 20, &a, &m,
+	    &err), SC_OK);
+	CHECK_INT_EQ(nallocs - before, 0);
+	CHECK(!a.heap && a.used > 0);
+	r = (Wire__Request *)m;
+	CHECK_INT_EQ(r->id, 7);
+	CHECK_INT_EQ(r->submit->module.len, 100);
+	CHECK_INT_EQ(r->submit->module.data[99], (uint8_t)(99 * 7 + 1));
+	frame_arena_done(&a, m);
+	free(buf);
+
+	/* 8 KiB of module does not fit 4 KiB: the heap, freed by done */
+	buf = submit_frame(8, 8192, &len);
+	before = nallocs;
+	CHECK_INT_EQ(frame_unpack_arena(&wire__request__descriptor,
+	    buf + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE, 1u << 20, &a, &m,
+	    &err), SC_OK);
+	CHECK(a.heap);
+	CHECK(nallocs > before);
+	CHECK_INT_EQ(((Wire__Request *)m)->submit->module.len, 8192);
+	frame_arena_done(&a, m);	/* ASan: nothing leaks */
+	CHECK(!a.heap);
+
+	/* the heap path keeps its cap */
+	CHECK_INT_EQ(frame_unpack_arena(&wire__request__descriptor,
+	    buf + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE, 1024, &a, &m,
+	    &err), SC_ELIMIT);
+	CHECK(m == NULL);
+	fail_at = 0;
+
+	/* garbage */
+	memset(buf, 0xff, 16);
+	CHECK_INT_EQ(frame_unpack_arena(&wire__request__descriptor, buf, 16,
+	    1u << 20, &a, &m, &err), SC_EPROTO);
+	CHECK_STR_CONTAINS(err.msg, "are not a valid");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -611,5 +668,6 @@ main(void)
 	RUN(test_fd_errors);
 	RUN(test_write_closed);
 	RUN(test_alloc_faults);
+	RUN(test_arena);
 	return check_done();
 }
