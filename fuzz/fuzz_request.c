@@ -10,6 +10,7 @@
  * shows the server's log and the bytes replied (to check a seed works).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (len > INPUT_MAX)
 		return 0;
+	signal(SIGPIPE, SIG_IGN);	/* as the daemon does */
 	log_setup(getenv("FUZZ_LOG") != NULL ? 3 : -1, false);
 	if ((base = event_base_new()) == NULL)
 		return 0;

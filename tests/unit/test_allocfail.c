@@ -7,17 +7,28 @@
  * calloc or realloc fails: each run must end cleanly (an error naming the
  * failure, or a failed job saying "out of memory"), and every block
  * allocated during it must be freed again. The last N is the first run in
- * which no allocation failed; its output must be the normal output.
+ * which no allocation failed; its output must be the normal output. The
+ * same for a client connection to the real server (requests, the module
+ * it submits, the job, the replies).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+#include "cfg.h"
 #include "check.h"
+#include "frame.h"
+#include "log.h"
 #include "modio.h"
 #include "sched.h"
 #include "scriptc.h"
 #include "snapshot.h"
+#include "srv.h"
 #include "verify.h"
 
 void *__real_malloc(size_t n);
@@ -306,9 +317,171 @@ test_every_failure(void)
 	free(bytes);
 }
 
+/* Append the frame of request r to buf (capacity cap) at *len. */
+static void
+add_frame(uint8_t *buf, size_t cap, size_t *len, Wire__Request *r)
+{
+	struct sc_error err;
+	uint8_t *f;
+	size_t n;
+
+	CHECK_INT_EQ(frame_pack(&r->base, 1u << 20, &f, &n, &err), SC_OK);
+	if (f != NULL && *len + n <= cap) {
+		memcpy(buf + *len, f, n);
+		*len += n;
+	}
+	free(f);
+}
+
+/* Hello, Submit of the module, Status, Wait and Stats, as one stream. */
+static size_t
+client_stream(const uint8_t *mod, size_t modlen, uint8_t *buf, size_t cap)
+{
+	Wire__Request r = WIRE__REQUEST__INIT;
+	Wire__Hello h = WIRE__HELLO__INIT;
+	Wire__Submit sub = WIRE__SUBMIT__INIT;
+	Wire__Status st = WIRE__STATUS__INIT;
+	Wire__Wait wt = WIRE__WAIT__INIT;
+	Wire__Stats sts = WIRE__STATS__INIT;
+	char client[] = "test_allocfail";
+	size_t len = 0;
+
+	h.protocol_version = WIRE_PROTOCOL_VERSION;
+	h.client = client;
+	r.id = 1;
+	r.req_case = WIRE__REQUEST__REQ_HELLO;
+	r.hello = &h;
+	add_frame(buf, cap, &len, &r);
+	sub.module.data = (uint8_t *)mod;
+	sub.module.len = modlen;
+	sub.ephemeral = true;
+	r.id = 2;
+	r.req_case = WIRE__REQUEST__REQ_SUBMIT;
+	r.submit = &sub;
+	add_frame(buf, cap, &len, &r);
+	st.job = 1;
+	r.id = 3;
+	r.req_case = WIRE__REQUEST__REQ_STATUS;
+	r.status = &st;
+	add_frame(buf, cap, &len, &r);
+	wt.job = 1;
+	r.id = 4;
+	r.req_case = WIRE__REQUEST__REQ_WAIT;
+	r.wait = &wt;
+	add_frame(buf, cap, &len, &r);
+	r.id = 5;
+	r.req_case = WIRE__REQUEST__REQ_STATS;
+	r.stats = &sts;
+	add_frame(buf, cap, &len, &r);
+	return len;
+}
+
+/*
+ * One connection's life with allocation fail_at failing: a fresh server
+ * (no store: jobs are ephemeral), the stream written and the loop, the
+ * scheduler (on the fake clock) and the server's turn run until the
+ * server has replied to everything or gave up on the connection. Returns
+ * the number of whole replies.
+ */
+static size_t
+serve_once(const uint8_t *stream, size_t len)
+{
+	static const struct srv_opts opts = { NULL, NULL, NULL };
+	struct event_base *base = event_base_new();
+	struct vm_limits lim;
+	struct sc_error err;
+	struct sched *s;
+	struct srv *srv;
+	unsigned long saved = fail_at;
+	struct cfg *cfg;
+	static uint8_t in[1 << 16];	/* the replies */
+	size_t replied = 0, nin = 0, off, blen;
+	ssize_t n;
+	int sv[2];
+
+	fail_at = 0;			/* the setup is not under test */
+	CHECK((cfg = malloc(sizeof(*cfg))) != NULL);
+	cfg_defaults(cfg);
+	srv_vm_limits(cfg, &lim);
+	CHECK(base != NULL);
+	CHECK_INT_EQ(sched_new(&lim, &s), SC_OK);
+	sched_set_clock(s, fake_clock);
+	CHECK_INT_EQ(srv_new(base, s, cfg, &opts, &srv, &err), SC_OK);
+	CHECK_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+	    0);
+	fail_at = saved;
+	srv_adopt(srv, sv[0], 1000, 1);
+	/* refused for want of memory: the socket is closed already */
+	if (write(sv[1], stream, len) != (ssize_t)len)
+		goto out;
+	for (int i = 0; i < 400; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		while (sched_run(s, 64) > 0)
+			;
+		if (sched_next_timer_ms(s) >= 0) {
+			fake_ms += sched_next_timer_ms(s);
+			sched_fire_timers(s, fake_ms);
+		}
+		srv_before_sleep(srv);
+		while ((n = read(sv[1], in + nin, sizeof(in) - nin)) > 0)
+			nin += (size_t)n;
+		if (n == 0)
+			break;		/* the server closed it */
+	}
+	/* count whole reply frames */
+	for (size_t at = 0; frame_parse(in + at, nin - at, sizeof(in), &off,
+	    &blen, &err) == SC_OK; at += off + blen)
+		replied++;
+out:
+	saved = fail_at;
+	fail_at = 0;
+	close(sv[1]);
+	srv_free(srv);
+	sched_free(s);
+	event_base_free(base);
+	fail_at = saved;
+	return replied;
+}
+
+static void
+test_request_failures(void)
+{
+	scriptc_result *cr = NULL;
+	const uint8_t *mb;
+	uint8_t stream[65536];
+	size_t len, mlen, replied, normal;
+	unsigned long n;
+
+	log_setup(-1, false);		/* the refusals would flood stderr */
+	CHECK_INT_EQ(scriptc_compile(program, sizeof(program) - 1, "af.script",
+	    &cr), 0);
+	mb = scriptc_module_bytes(cr, &mlen);
+	len = client_stream(mb, mlen, stream, sizeof(stream));
+	scriptc_free(cr);
+	fake_ms = 1000;
+	normal = serve_once(stream, len);
+	CHECK_INT_EQ(normal, 5);	/* Hello, Submit, Status, Wait, Stats */
+	/* leaks are LeakSanitizer's to find (the ASan build): libevent
+	 * allocates and frees around our counter */
+	for (n = 1;; n++) {
+		nallocs = nfailed = 0;
+		fail_at = n;
+		replied = serve_once(stream, len);
+		fail_at = 0;
+		if (nfailed == 0)
+			break;
+	}
+	fprintf(stderr, "request path: %lu allocations, each failed once\n",
+	    n - 1);
+	CHECK(n > 50);
+	CHECK_INT_EQ(replied, normal);	/* no failure: every reply */
+}
+
 int
 main(void)
 {
+	signal(SIGPIPE, SIG_IGN);	/* as the daemon does */
 	RUN(test_every_failure);
+	RUN(test_request_failures);
 	return check_done();
 }
