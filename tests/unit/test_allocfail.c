@@ -9,7 +9,8 @@
  * allocated during it must be freed again. The last N is the first run in
  * which no allocation failed; its output must be the normal output. The
  * same for a client connection to the real server (requests, the module
- * it submits, the job, the replies).
+ * it submits, the job, the replies), where LeakSanitizer (the ASan build)
+ * does the counting, since libevent allocates on both sides of ours.
  */
 #include <signal.h>
 #include <stdio.h>
