@@ -347,8 +347,8 @@ intlit(struct gen *g, long long b)
 		for (long long v = x; v; v >>= 1)
 			bits[n++] = (char)('0' + (v & 1));
 		out(g, "0b");
-		while (n--)
-			out(g, "%c", bits[n]);
+		while (n > 0)
+			out(g, "%c", bits[--n]);
 	} else if (x >= 1000 && chance(g, 30))
 		out(g, "%lld_%03lld", x / 1000, x % 1000);
 	else if (x > 7 && chance(g, 5))

@@ -154,7 +154,7 @@ run(const uint8_t *buf, size_t len, int steps, struct outcome *o, char *why,
 	if (prog_new(m, module_free, &p, &err) != SC_OK) {
 		module_free(m);
 		sched_free(s);
-		snprintf(why, whylen, "prog_new: %s", err.msg);
+		snprintf(why, whylen, "prog_new: %.200s", err.msg);
 		return err.msg[0] != '\0' ? 0 : 2;
 	}
 	if (sched_submit(s, p, 1, &hooks, NULL, &err) == SC_OK) {
