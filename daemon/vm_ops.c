@@ -206,23 +206,8 @@ vm_fail(struct vm *vm, struct task *t, unsigned state, const char *msg,
     size_t len)
 {
 	struct sbuf b = { .max = ERROR_TEXT_MAX };
-	size_t run;
 
-	/* The message is one line of a C string, the trace's lines follow:
-	 * a NUL, newline or CR in it (panic("a\nb")) is written escaped, so
-	 * it neither cuts the text nor passes for a trace line. */
-	while (len > 0) {
-		for (run = 0; run < len && msg[run] != '\0' &&
-		    msg[run] != '\n' && msg[run] != '\r'; run++)
-			;
-		sbuf_add(&b, msg, run);
-		if (run == len)
-			break;
-		sbuf_add(&b, msg[run] == '\0' ? "\\0" : msg[run] == '\n' ?
-		    "\\n" : "\\r", 2);
-		msg += run + 1;
-		len -= run + 1;
-	}
+	sbuf_add(&b, msg, len);
 	add_trace(&b, vm, t);
 	while (vm->nframes > 0)
 		vm_pop(vm, t);
@@ -1189,6 +1174,31 @@ vm_op_print(struct vm *vm, struct task *t, uint32_t i)
 }
 
 /* ASSERT ASSERTM PANIC: fail the task with the message. */
+/*
+ * A program's own text in a failure message (panic, assert). The message
+ * is one line of a C string and the trace's lines follow it: a NUL,
+ * newline or CR in the text (panic("a\nb")) is written escaped, so it
+ * neither cuts the message nor passes for a trace line.
+ */
+static void
+add_text(struct sbuf *b, const char *s, size_t len)
+{
+	size_t run;
+
+	while (len > 0) {
+		for (run = 0; run < len && s[run] != '\0' && s[run] != '\n' &&
+		    s[run] != '\r'; run++)
+			;
+		sbuf_add(b, s, run);
+		if (run == len)
+			break;
+		sbuf_add(b, s[run] == '\0' ? "\\0" : s[run] == '\n' ? "\\n" :
+		    "\\r", 2);
+		s += run + 1;
+		len -= run + 1;
+	}
+}
+
 int
 vm_op_fail(struct vm *vm, struct task *t, uint32_t i)
 {
@@ -1202,12 +1212,12 @@ vm_op_fail(struct vm *vm, struct task *t, uint32_t i)
 		break;
 	case OP_ASSERTM:
 		sbuf_add(&b, "assertion failed: ", 18);
-		sbuf_add(&b, str_at(regs, INS_B(i))->s,
+		add_text(&b, str_at(regs, INS_B(i))->s,
 		    str_at(regs, INS_B(i))->len);
 		break;
 	default:
 		sbuf_add(&b, "panic: ", 7);
-		sbuf_add(&b, str_at(regs, INS_A(i))->s,
+		add_text(&b, str_at(regs, INS_A(i))->s,
 		    str_at(regs, INS_A(i))->len);
 		break;
 	}
