@@ -105,6 +105,9 @@ chance(struct gen *g, int pct)
 	return rnd(g, 100) < pct;
 }
 
+static void out(struct gen *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 out(struct gen *g, const char *fmt, ...)
 {
