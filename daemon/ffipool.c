@@ -66,6 +66,9 @@ struct call {
 	int32_t worker;			/* pinned to a worker (handles), -1 */
 	uint32_t wepoch;		/* ... in this incarnation */
 	uint64_t release;		/* handle id the call frees, 0 */
+	uint32_t nptr;			/* handles passed (in ptrs) */
+	int64_t ptrs[CFG_ALLOW_PARAMS_MAX];	/* their ids: checked again
+					 * when the call is sent */
 	uint8_t *frame;			/* packed ToWorker{call} */
 	size_t flen;			/* its bytes */
 };
@@ -260,6 +263,30 @@ send_release(struct worker *w, const uint64_t *slots, size_t n)
 	free(buf);
 }
 
+/* Tell the handle's worker, if it is the same incarnation, to forget the
+ * pointer; then drop the handle. */
+static void
+handle_release(struct ffipool *p, uint32_t i)
+{
+	struct handle *h = &p->h[i];
+
+	if (h->live && h->worker < p->nw && p->w[h->worker].epoch == h->wepoch)
+		send_release(&p->w[h->worker], &h->slot, 1);
+	handle_drop(p, i);
+}
+
+/* May this tenant (*n handles now) hold one more? */
+static int
+handle_room(const struct ffipool *p, uint32_t tenant, const uint32_t *n,
+    struct sc_error *err)
+{
+	if (*n < p->cfg->tenant.max_handles)
+		return SC_OK;
+	return sc_errorf(err, SC_ELIMIT, "tenant %u: FFI handle limit (%u) "
+	    "reached (tenant.max_handles)", tenant,
+	    p->cfg->tenant.max_handles);
+}
+
 /* A free table entry's index (the free list, else a new one). */
 static int
 handle_slot_new(struct ffipool *p, uint32_t *ip, struct sc_error *err)
@@ -297,11 +324,8 @@ handle_new(struct ffipool *p, const struct call *c, struct worker *w,
 	uint32_t i = 0;
 	int r;
 
-	if (*c->nhandles >= p->cfg->tenant.max_handles)
-		return sc_errorf(err, SC_ELIMIT, "tenant %u: FFI handle limit "
-		    "(%u) reached (tenant.max_handles)", c->tenant,
-		    p->cfg->tenant.max_handles);
-	if ((r = handle_slot_new(p, &i, err)) != SC_OK)
+	if ((r = handle_room(p, c->tenant, c->nhandles, err)) != SC_OK ||
+	    (r = handle_slot_new(p, &i, err)) != SC_OK)
 		return r;
 	h = &p->h[i];
 	h->live = true;
@@ -343,9 +367,7 @@ handle_get(struct ffipool *p, const struct call *c, uint32_t n, int64_t id,
 		    "%" PRId64 " belongs to another tenant", sym, n, id);
 	if (now_ms() - h->created_ms > (int64_t)
 	    p->cfg->limits.handle_lifetime_ms) {
-		if (h->worker < p->nw && p->w[h->worker].epoch == h->wepoch)
-			send_release(&p->w[h->worker], &h->slot, 1);
-		handle_drop(p, i);
+		handle_release(p, i);
 		return sc_errorf(err, SC_EDENIED, "%s: argument %u: FFI handle "
 		    "%" PRId64 " expired after %" PRIu64 " ms "
 		    "(limits.handle_lifetime)", sym, n, id,
@@ -371,11 +393,8 @@ ffipool_job_ended(struct ffipool *p, uint64_t job)
 	for (uint32_t i = 1; p != NULL && i <= p->nh && p->nlive > 0; i++) {
 		struct handle *h = &p->h[i];
 
-		if (!h->live || h->job != job)
-			continue;
-		if (h->worker < p->nw && p->w[h->worker].epoch == h->wepoch)
-			send_release(&p->w[h->worker], &h->slot, 1);
-		handle_drop(p, i);
+		if (h->live && h->job == job)
+			handle_release(p, i);
 	}
 }
 
@@ -437,6 +456,7 @@ put_arg(struct ffipool *p, struct call *c, uint32_t n, unsigned ct,
 			    n);
 		c->worker = (int32_t)h->worker;
 		c->wepoch = h->wepoch;
+		c->ptrs[c->nptr++] = v.i;
 		fv->handle = h->slot;
 		if (c->release == 0 &&
 		    p->cfg->ffi.allow[c->func].frees)
@@ -457,6 +477,7 @@ ffipool_call(struct ffipool *p, const struct ffipool_req *rq,
 	Ffi__Value vals[CFG_ALLOW_PARAMS_MAX], *pv[CFG_ALLOW_PARAMS_MAX];
 	Ffi__Call fc = FFI__CALL__INIT;
 	Ffi__ToWorker m = FFI__TO_WORKER__INIT;
+	struct sc_error e2;
 	struct call *c;
 	int r;
 
@@ -466,11 +487,10 @@ ffipool_call(struct ffipool *p, const struct ffipool_req *rq,
 	if (p->nw == 0 || broken(p) != NULL)
 		return sc_errorf(err, SC_EIO, "extern call %s: no FFI worker "
 		    "could start: %s", x->symbol, p->nw == 0 ? "none are "
-		    "configured" : broken(p));
-	if (a->ret == CT_PTR && *rq->nhandles >= p->cfg->tenant.max_handles)
-		return sc_errorf(err, SC_ELIMIT, "%s: tenant %u: FFI handle "
-		    "limit (%u) reached (tenant.max_handles)", x->symbol,
-		    rq->tenant, p->cfg->tenant.max_handles);
+		    "running (see the daemon's log)" : broken(p));
+	if (a->ret == CT_PTR && (r = handle_room(p, rq->tenant, rq->nhandles,
+	    &e2)) != SC_OK)		/* refused before the call is made */
+		return sc_errorf(err, r, "%s: %s", x->symbol, e2.msg);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return sc_errorf(err, SC_ENOMEM, "out of memory");
 	c->key = rq->key;
@@ -617,6 +637,31 @@ send_call(struct worker *w, struct call *c)
 	evtimer_add(w->deadline, &tv);
 }
 
+/*
+ * A queued call carries its handles as worker slots. If one was freed,
+ * expired or released while the call waited, its slot may already hold
+ * another pointer (of another tenant, even): such a call must not go.
+ */
+static bool
+handles_still_live(struct ffipool *p, struct call *c)
+{
+	char msg[MSG_MAX];
+
+	for (uint32_t k = 0; k < c->nptr; k++) {
+		uint32_t i = handle_slot(c->ptrs[k]);
+
+		if (i <= p->nh && p->h[i].live && p->h[i].gen ==
+		    (uint64_t)c->ptrs[k] >> HANDLE_SLOT_BITS)
+			continue;
+		snprintf(msg, sizeof(msg), "%s: FFI handle %" PRId64 " was "
+		    "freed or expired while the call waited for its worker",
+		    sym_of(p, c), c->ptrs[k]);
+		call_fail(p, c, msg);
+		return false;
+	}
+	return true;
+}
+
 static void
 dispatch(struct ffipool *p)
 {
@@ -627,13 +672,15 @@ dispatch(struct ffipool *p)
 		if (w->state != W_READY || w->cur != NULL || w->retired ||
 		    retire_if_spent(w))
 			continue;
-		if ((c = w->pinned.head) != NULL)
+		while ((c = w->pinned.head) != NULL) {
 			q_del(&w->pinned, c);
-		else if ((c = p->q.head) != NULL)
+			if (handles_still_live(p, c))
+				break;
+		}
+		if (c == NULL && (c = p->q.head) != NULL)
 			q_del(&p->q, c);
-		else
-			continue;
-		send_call(w, c);
+		if (c != NULL)
+			send_call(w, c);
 	}
 }
 
@@ -798,8 +845,10 @@ worker_died(struct worker *w)
 	w->cpu_checked = 0;
 	if (started) {
 		w->backoff_ms = RESPAWN_MIN_MS;
-		if (spawn(w) != SC_OK)
+		if (spawn(w) != SC_OK) {
 			schedule_respawn(w);
+			fail_if_broken(p);
+		}
 	} else {
 		/* it never served: do not spin on a worker that cannot
 		 * start (missing library, bad user), and do not keep
@@ -838,17 +887,23 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 	w->cur = NULL;
 	p->st.calls++;
 	a = &p->cfg->ffi.allow[c->func];
-	if (r->error != NULL && r->error[0] != '\0') {
-		snprintf(msg, sizeof(msg), "extern call %s failed: %s",
-		    a->symbol, r->error);
-		call_fail(p, c, msg);
-		return;
-	}
+	/* The worker forgets the freed slot once it has made the call, even
+	 * if the reply is an error, and may hand it to this very call's
+	 * result: the handle goes in any case, so it can never name a slot
+	 * the worker gave to another pointer, and no Release follows (one
+	 * refused before the call leaves its pointer in the worker until the
+	 * worker goes: a leak, never a mix-up). */
 	if (c->release != 0) {
 		uint32_t i = handle_slot((int64_t)c->release);
 
 		if (i <= p->nh && p->h[i].gen == c->release >> HANDLE_SLOT_BITS)
 			handle_drop(p, i);
+	}
+	if (r->error != NULL && r->error[0] != '\0') {
+		snprintf(msg, sizeof(msg), "extern call %s failed: %s",
+		    a->symbol, r->error);
+		call_fail(p, c, msg);
+		return;
 	}
 	switch (a->ret) {
 	case CT_VOID:
@@ -864,7 +919,9 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 		v.i = fv != NULL && fv->v_case == FFI__VALUE__V_B && fv->b;
 		break;
 	case CT_STRING: {
-		bool has = fv != NULL && fv->v_case == FFI__VALUE__V_S;
+		/* an empty bytes field may decode with data NULL */
+		bool has = fv != NULL && fv->v_case == FFI__VALUE__V_S &&
+		    fv->s.data != NULL;
 		const char *s = has ? (const char *)fv->s.data : "";
 		size_t n = has ? fv->s.len : 0;
 
@@ -1023,8 +1080,10 @@ respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (w->state == W_OFF && spawn(w) != SC_OK)
+	if (w->state == W_OFF && spawn(w) != SC_OK) {
 		schedule_respawn(w);
+		fail_if_broken(w->p);
+	}
 }
 
 /* Workers: starting */
@@ -1085,17 +1144,19 @@ spawn(struct worker *w)
 	posix_spawnattr_t at;
 	struct timeval tv;
 	sigset_t none, all;
-	int sv[2], e;
+	int sv[2], e = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		log_error("FFI worker %u: socketpair: %s", w->idx,
+		snprintf(w->lasterr, sizeof(w->lasterr), "socketpair: %s",
 		    strerror(errno));
+		log_error("FFI worker %u: %s", w->idx, w->lasterr);
 		return SC_EIO;
 	}
 	if (sv[1] == FFIWORKER_FD) {	/* dup2 onto itself keeps CLOEXEC */
 		int fd = fcntl(sv[1], F_DUPFD_CLOEXEC, FFIWORKER_FD + 1);
 
+		e = fd < 0 ? errno : 0;
 		close(sv[1]);
 		sv[1] = fd;
 	}
@@ -1111,15 +1172,16 @@ spawn(struct worker *w)
 	posix_spawnattr_setpgroup(&at, 0);	/* not our terminal's signals */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	e = sv[1] < 0 ? errno : posix_spawn(&pid, w->p->exe, &fa, &at, argv,
-	    environ);
+	if (e == 0)
+		e = posix_spawn(&pid, w->p->exe, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (sv[1] >= 0)
 		close(sv[1]);
 	if (e != 0) {
-		log_error("FFI worker %u: cannot start scriptd ffi-worker: %s",
-		    w->idx, strerror(e));
+		snprintf(w->lasterr, sizeof(w->lasterr), "cannot start scriptd "
+		    "ffi-worker: %s", strerror(e));
+		log_error("FFI worker %u: %s", w->idx, w->lasterr);
 		close(sv[0]);
 		return SC_EIO;
 	}
@@ -1128,6 +1190,7 @@ spawn(struct worker *w)
 	    BEV_OPT_CLOSE_ON_FREE);
 	w->pid = pid;
 	if (w->bev == NULL) {
+		snprintf(w->lasterr, sizeof(w->lasterr), "out of memory");
 		close(sv[0]);
 		kill(pid, SIGKILL);
 		reap(pid);
@@ -1348,9 +1411,11 @@ ffipool_reload(struct ffipool *p, const struct cfg *cfg)
 		handle_drop(p, i);
 	workers_stop(p);
 	if (resolve_user(p, cfg, &err) != SC_OK ||
-	    workers_start(p, &err) != SC_OK)
+	    workers_start(p, &err) != SC_OK) {
+		workers_stop(p);	/* none half made: calls fail at once */
 		log_error("FFI: after the reload: %s; extern calls fail until "
 		    "the next reload", err.msg);
+	}
 	else
 		log_info("FFI: workers restarted for the new [ffi] settings");
 }

@@ -313,6 +313,33 @@ test_abandon(void)
 	CHECK(!a.done && !b.done);
 }
 
+/* A call queued behind the call that frees its handle must not go out
+ * with the freed slot (which the worker may give to the next pointer). */
+static void
+test_freed_while_queued(void)
+{
+	struct sc_error err;
+	struct reply r, fr, gr;
+	union value args[1];
+	struct ffipool_req rq = { &fr, 1000, 10, &nh[0], &x_free, args };
+
+	CHECK_INT_EQ(call(&r, 0, 10, &x_new, I(3), I(0), &err), SC_OK);
+	args[0] = r.v;
+	memset(&fr, 0, sizeof(fr));
+	memset(&gr, 0, sizeof(gr));
+	CHECK_INT_EQ(ffipool_call(pool, &rq, &err), SC_OK);	/* frees */
+	rq.key = &gr;
+	rq.ext = &x_get;
+	CHECK_INT_EQ(ffipool_call(pool, &rq, &err), SC_OK);	/* queued */
+	pump(&gr, WAIT_MS);
+	CHECK(fr.done && gr.done);
+	CHECK_STR_EQ(fr.err, "");
+	CHECK_STR_CONTAINS(gr.err, "st_obj_get: FFI handle");
+	CHECK_STR_CONTAINS(gr.err, "was freed or expired while the call "
+	    "waited for its worker");
+	CHECK_INT_EQ(nh[0], 0);
+}
+
 static void
 test_reload(void)
 {
@@ -383,6 +410,7 @@ main(int argc, char **argv)
 	RUN(test_lifetime_message);
 	RUN(test_worker_death);
 	RUN(test_abandon);
+	RUN(test_freed_while_queued);
 	RUN(test_reload);
 	RUN(test_cpu);
 	ffipool_free(pool);
