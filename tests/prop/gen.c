@@ -258,6 +258,20 @@ pickfn(struct gen *g, int ret, bool async)
 
 static void gint(struct gen *g, int d, long long b);
 static void gfloat(struct gen *g, int d, long long b);
+
+/* "(A + B)" or "(A - B)" (sum), else "(A * B)", of two operands of sub
+ * at depth d - 1 bounded by b; the sign is drawn after A, as it always
+ * was, so every seed still gives the program it gave. */
+static void
+binop(struct gen *g, void (*subexpr)(struct gen *, int, long long), int d,
+    long long b, bool sum)
+{
+	out(g, "(");
+	subexpr(g, d - 1, b);
+	out(g, "%s", sum ? (chance(g, 50) ? " + " : " - ") : " * ");
+	subexpr(g, d - 1, b);
+	out(g, ")");
+}
 static void gbool(struct gen *g, int d);
 static void gstr(struct gen *g, int d, int b);
 static void garr(struct gen *g, int d, int ty);
@@ -436,20 +450,12 @@ gint(struct gen *g, int d, long long b)
 	case 4:
 		if (b < 2)
 			break;
-		out(g, "(");
-		gint(g, d - 1, b / 2);
-		out(g, chance(g, 50) ? " + " : " - ");
-		gint(g, d - 1, b / 2);
-		out(g, ")");
+		binop(g, gint, d, b / 2, true);
 		return;
 	case 5:
 		if (b < 4)
 			break;
-		out(g, "(");
-		gint(g, d - 1, isqrt(b));
-		out(g, " * ");
-		gint(g, d - 1, isqrt(b));
-		out(g, ")");
+		binop(g, gint, d, isqrt(b), false);
 		return;
 	case 6:
 		out(g, "(");
@@ -612,20 +618,12 @@ gfloat(struct gen *g, int d, long long b)
 	case 4:
 		if (b < 2)
 			break;
-		out(g, "(");
-		gfloat(g, d - 1, b / 2);
-		out(g, chance(g, 50) ? " + " : " - ");
-		gfloat(g, d - 1, b / 2);
-		out(g, ")");
+		binop(g, gfloat, d, b / 2, true);
 		return;
 	case 5:
 		if (b < 4)
 			break;
-		out(g, "(");
-		gfloat(g, d - 1, isqrt(b));
-		out(g, " * ");
-		gfloat(g, d - 1, isqrt(b));
-		out(g, ")");
+		binop(g, gfloat, d, isqrt(b), false);
 		return;
 	case 6:
 		out(g, "(");
