@@ -78,6 +78,7 @@ while [ ! -S "$T/notify.sock" ] && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
+rm -f "$T/log"		# wait_for must not read an earlier daemon's log
 LISTEN_PID=1 LISTEN_FDS=1 NOTIFY_SOCKET=$T/notify.sock "$SCRIPTD" $ARGS \
 	> "$T/log" 2>&1 &
 DPID=$!
@@ -98,6 +99,7 @@ wait_for "$T/notify" '^STOPPING=1$' || fail "no STOPPING=1"
 NPASS=$((NPASS + 1))
 
 # a NOTIFY_SOCKET that is no address: logged, the daemon runs without it
+rm -f "$T/log"
 NOTIFY_SOCKET=not/absolute WATCHDOG_USEC=1000000 "$SCRIPTD" $ARGS \
 	> "$T/log" 2>&1 &
 DPID=$!
