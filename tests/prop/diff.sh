@@ -13,6 +13,11 @@
 # `gen_prog SEED SIZE` reproduces it.
 set -u
 first=$1 last=$2 size=${3:-12}
+# the runs happen in a temporary directory: relative paths must not break
+for v in SCRIPTD SCRIPTCTL SCRIPTC GEN_PROG; do
+	eval "p=\${$v:?$v is not set}"
+	eval "$v=\$(realpath \"\$p\")" || exit 1
+done
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 T=$(mktemp -d /tmp/scriptd-prop.XXXXXX) || exit 1
 DPID=
