@@ -17,7 +17,7 @@
 
 #include "conn.h"
 
-#define CTL_CLIENT_NAME	"scriptctl 0.1.0"
+#define CTL_CLIENT_NAME	"scriptctl " SCRIPTD_VERSION
 
 static int64_t
 now_ms(void)

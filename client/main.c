@@ -35,7 +35,7 @@ main(int argc, char **argv)
 			return CTL_EXIT_OK;
 		} else if (strcmp(w, "--version") == 0) {
 			/* one version for the whole suite: scriptc.h's */
-			printf("scriptctl " SCRIPTC_VERSION " (protocol %u)\n",
+			printf("scriptctl " SCRIPTD_VERSION " (protocol %u)\n",
 			    WIRE_PROTOCOL_VERSION);
 			return CTL_EXIT_OK;
 		} else if (strcmp(w, "--json") == 0)

@@ -160,7 +160,7 @@ main(int argc, char **argv)
 			return 0;
 		case 'V':
 			printf("scriptc %s (module format %u)\n",
-			    SCRIPTC_VERSION, MODULE_FORMAT);
+			    SCRIPTD_VERSION, MODULE_FORMAT);
 			return 0;
 		default:
 			usage(stderr);

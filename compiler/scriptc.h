@@ -18,8 +18,6 @@
 
 #define SCRIPTC_API	__attribute__((visibility("default")))
 
-#define SCRIPTC_VERSION	"0.1.0"
-
 /* Opaque: the outcome of one compilation (diagnostics and module). */
 typedef struct scriptc_result scriptc_result;
 

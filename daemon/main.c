@@ -37,7 +37,6 @@
 #include "srv.h"
 #include "verify.h"
 
-#define SCRIPTD_VERSION	SRV_VERSION
 #define SOURCE_MAX	(64u << 20)	/* largest file `run` reads */
 #define RUN_SLICES	64		/* slices between timer checks */
 #define STATUS_EVERY_S	2		/* seconds between STATUS checks */

@@ -549,7 +549,7 @@ do_hello(struct conn *c, const Wire__Request *req, struct sc_error *err)
 		    (unsigned long long)c->serial, c->uid, (int)c->pid, name);
 	}
 	hr.protocol_version = WIRE_PROTOCOL_VERSION;
-	hr.server_version = (char *)SRV_VERSION;
+	hr.server_version = (char *)SCRIPTD_VERSION;
 	hr.uid = c->uid;
 	hr.is_admin = tenant_is_admin(c->srv->cfg, c->uid);
 	r.id = req->id;
@@ -904,7 +904,7 @@ do_stats(struct conn *c, uint64_t id)
 	ffipool_stats(srv->ffi, &fs);
 	sr.ffi_calls_total = fs.calls;
 	sr.ffi_workers = fs.workers;
-	sr.server_version = (char *)SRV_VERSION;
+	sr.server_version = (char *)SCRIPTD_VERSION;
 	r.id = id;
 	r.result_case = WIRE__REPLY__RESULT_STATS;
 	r.stats = &sr;

@@ -20,7 +20,6 @@
 
 #define SRV_LIST_MAX	10000u		/* jobs in one List reply */
 #define SRV_LIST_BYTES_MAX (4u << 20)	/* and its size, about */
-#define SRV_VERSION	"0.1.0"		/* server_version */
 
 struct event_base;
 struct evconnlistener;
