@@ -5,6 +5,7 @@
  * at the right line. Ops return VM_CONT to continue, an enum vm_status when
  * the task stopped, or a negative SC_E* with vm->err set.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@
 
 /* Results of polling a leaf future or a task (besides errors). */
 enum { POLL_READY = 10, POLL_PENDING = 11, POLL_FAILED = 12 };
+
+/* Tasks followed looking for an await cycle; a longer cycle is left to
+ * the task timeout, so that one await costs a bounded walk. */
+#define AWAIT_CHAIN_MAX	1024
 
 /* A suspended task: per frame (outermost first) the function and state,
  * then the live values of every frame in order. */
@@ -379,6 +384,52 @@ check_child(struct vm *vm, struct task *t, struct task *c, unsigned dk)
 	}
 }
 
+/*
+ * The task c can only wait for, or NULL: c waits (or, restored, is queued
+ * to look again) in an await or a join_all for a task that has not ended,
+ * with no timer to end the wait (await_timeout has one).
+ */
+static const struct task *
+blocked_on(const struct task *c)
+{
+	const struct task *next = NULL;
+
+	if ((c->state != TASK_WAITING && c->state != TASK_READY) ||
+	    c->timer != TIMER_NONE)
+		return NULL;
+	if (c->wait == WAIT_TASK)
+		next = c->waiting_on;
+	else if (c->wait == WAIT_LEAF && c->fut != NULL &&
+	    c->fut->h.o.sub == FUT_JOIN) {
+		const struct varr *a = (const struct varr *)c->fut->child;
+
+		if (a != NULL && a->h.o.ekind == VK_TASK && c->fut->idx < a->len)
+			next = (const struct task *)a->v[c->fut->idx].o;
+	}
+	return next != NULL && !task_state_ended(next->state) ? next : NULL;
+}
+
+/*
+ * Whether t waiting for c would close a cycle of tasks that can only wait
+ * for each other (blocked_on). Every cycle is refused as it would form, so
+ * the chain from c holds none but t's. Sets vm->err and returns its code
+ * when one would.
+ */
+static int
+await_cycle(struct vm *vm, const struct task *t, const struct task *c)
+{
+	for (uint32_t n = 1; c != NULL && n <= AWAIT_CHAIN_MAX; n++) {
+		if (c == t)
+			return n == 1 ? sc_errorf(&vm->err, SC_ERUNTIME,
+			    "task awaits itself") : sc_errorf(&vm->err,
+			    SC_ERUNTIME, "deadlock: this task and %" PRIu32
+			    " other%s await each other", n - 1,
+			    n == 2 ? "" : "s");
+		c = blocked_on(c);
+	}
+	return SC_OK;
+}
+
 static void
 wait_task(struct task *t, struct task *c)
 {
@@ -404,8 +455,8 @@ poll_task(struct vm *vm, struct task *t, struct task *c, unsigned dk,
 		val_ref(dk, *res);
 		return POLL_READY;
 	}
-	if (c == t)
-		return sc_errorf(&vm->err, SC_ERUNTIME, "task awaits itself");
+	if ((r = await_cycle(vm, t, c)) != SC_OK)
+		return r;
 	wait_task(t, c);
 	t->wait = WAIT_TASK;
 	return POLL_PENDING;
@@ -437,9 +488,8 @@ poll_join(struct vm *vm, struct task *t, struct vfut *fu, union value *res)
 			return sc_errorf(&vm->err, SC_ERUNTIME,
 			    "join_all of an empty task");
 		if (!task_state_ended(c->state)) {
-			if (c == t)
-				return sc_errorf(&vm->err, SC_ERUNTIME,
-				    "task awaits itself");
+			if ((r = await_cycle(vm, t, c)) != SC_OK)
+				return r;
 			wait_task(t, c);
 			join_link(t, fu);
 			return POLL_PENDING;
