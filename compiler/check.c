@@ -386,26 +386,67 @@ check_name(struct checker *c, struct node *n)
 	return set(n, c->out->t_error);
 }
 
+/* An array literal with no element that has a type of its own ([] or
+ * [[], []]): it takes its type from where it goes. */
+static bool
+untyped_array(const struct node *x)
+{
+	if (x->kind != N_ARRAY)
+		return false;
+	for (uint32_t i = 0; i < x->list.n; i++)
+		if (!untyped_array(x->list.items[i]))
+			return false;
+	return true;
+}
+
+/* x, an untyped array inside one whose type cannot be inferred: the
+ * outer one says so, once. */
+static void
+untyped_error(struct checker *c, struct node *x)
+{
+	set(x, c->out->t_error);
+	for (uint32_t i = 0; i < x->list.n; i++)
+		untyped_error(c, x->list.items[i]);
+}
+
+/* The element type comes from where the array goes, else from its first
+ * element that has a type of its own, so [[], [1]] is [[int]] as [[1], []]
+ * is; the other elements are checked against it. */
 static struct type *
 check_array(struct checker *c, struct node *n, struct type *want)
 {
 	struct type *elem = NULL;
+	uint32_t seen = 0, i;		/* typed ones below seen: checked */
 
 	if (want != NULL && want->kind == TY_ARRAY)
 		elem = want->elem;
-	for (uint32_t i = 0; i < n->list.n; i++) {
+	for (i = 0; elem == NULL && i < n->list.n; i++) {
+		if (untyped_array(n->list.items[i]))
+			continue;
+		elem = expr(c, n->list.items[i], NULL);
+		seen = i + 1;
+		if (elem->kind == TY_NEVER)	/* panic(): look further */
+			elem = NULL;
+	}
+	for (i = 0; i < n->list.n; i++) {
 		struct node *x = n->list.items[i];
 
-		if (elem == NULL) {
-			elem = expr(c, x, NULL);
-			if (elem->kind == TY_NEVER)
-				elem = NULL;
-		} else
+		if (i < seen && !untyped_array(x))
+			continue;		/* checked above */
+		if (elem != NULL)
 			expect_type(c, x, elem, "array element");
+		else
+			untyped_error(c, x);
 	}
 	if (elem == NULL) {
-		diag_error(c->d, n->pos, "cannot infer the element type of "
-		    "an empty array: give it a type, as in `let a: [int] = []`");
+		if (n->list.n == 0)
+			diag_error(c->d, n->pos, "cannot infer the element "
+			    "type of an empty array: give it a type, as in "
+			    "`let a: [int] = []`");
+		else
+			diag_error(c->d, n->pos, "cannot infer the element "
+			    "type of an array with no typed element: give it "
+			    "a type, as in `let a: [[int]] = [[]]`");
 		return set(n, c->out->t_error);
 	}
 	return set(n, compound(c, TY_ARRAY, elem));
