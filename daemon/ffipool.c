@@ -43,6 +43,7 @@
 #define RESPAWN_MAX_MS		10000	/* backoff cap */
 #define CPU_CHECK_MS		1000	/* a worker's CPU time is read this
 					 * often at most (/proc/PID/stat) */
+#define STOP_WAIT_MS		1000	/* for killed workers to exit */
 #define MSG_MAX		(2 * SC_ERRMSG_MAX + CFG_NAME_MAX)	/* an error */
 #define FFI_DECODE_MEM(len)	(4 * (size_t)(len) + (64u << 10))
 
@@ -770,6 +771,13 @@ death_cause(struct worker *w, int status, char *buf, size_t size)
 		snprintf(buf, size, "lost the FFI worker");
 }
 
+/*
+ * Wait for pid, whose socket closed: once locked down its seccomp filter
+ * allows neither close() nor shutdown(), so that was its exit, and before
+ * (a library's constructor) the SIGKILL sent here ends it. The wait is
+ * for the kernel to finish the exit; workers_kill_all() is the one that
+ * must not trust a killed worker to exit soon.
+ */
 static int
 reap(pid_t pid)
 {
@@ -1264,16 +1272,54 @@ resolve_user(struct ffipool *p, const struct cfg *cfg, struct sc_error *err)
 	return SC_OK;
 }
 
+/*
+ * Kill every worker at once, then reap them together for at most
+ * STOP_WAIT_MS: one stuck in the kernel (D state, a page fault on a hung
+ * network file system) does not exit until it leaves it, and a reload
+ * must not stall the loop for that long. One not reaped by then is left
+ * a zombie, and said so.
+ */
+static void
+workers_kill_all(struct ffipool *p)
+{
+	int64_t until = now_ms() + STOP_WAIT_MS;
+	struct timespec ms = { 0, 1000000 };
+	uint32_t left;
+	int status;
+
+	for (uint32_t i = 0; i < p->nw; i++)
+		if (p->w[i].pid > 0)
+			kill(p->w[i].pid, SIGKILL);
+	do {
+		left = 0;
+		for (uint32_t i = 0; i < p->nw; i++) {
+			pid_t r;
+
+			if (p->w[i].pid <= 0)
+				continue;
+			r = waitpid(p->w[i].pid, &status, WNOHANG);
+			if (r == p->w[i].pid || (r < 0 && errno != EINTR))
+				p->w[i].pid = -1;
+			else
+				left++;
+		}
+	} while (left > 0 && now_ms() < until && nanosleep(&ms, NULL) >= 0);
+	for (uint32_t i = 0; i < p->nw; i++)
+		if (p->w[i].pid > 0)
+			log_error("FFI worker %u (pid %ld) did not exit within "
+			    "%d ms of SIGKILL; left behind unreaped", i,
+			    (long)p->w[i].pid, STOP_WAIT_MS);
+}
+
 static void
 workers_stop(struct ffipool *p)
 {
+	workers_kill_all(p);
 	for (uint32_t i = 0; i < p->nw; i++) {
 		struct worker *w = &p->w[i];
 
 		if (w->bev != NULL)
 			bufferevent_free(w->bev);
-		if (w->pid > 0)
-			reap(w->pid);
 		if (w->deadline != NULL)
 			event_free(w->deadline);
 		if (w->respawn != NULL)
