@@ -377,9 +377,33 @@ jobs_unlink_task(struct task *t)
 		t->jnext->jprev = t->jprev;
 }
 
+/*
+ * A spawned task failed and no await saw it: say so on the job's stderr,
+ * once, when the last reference to it goes or the job ends, whichever is
+ * first (an await could still come until then).
+ */
+static void
+report_unseen(struct task *t)
+{
+	static const char head[] = "warning: a task failed and nothing "
+	    "awaited it: ";
+
+	if (t->state != TASK_FAILED || t == t->job->root ||
+	    (t->flags & (TF_SEEN | TF_INTERNAL)))
+		return;
+	t->flags |= TF_SEEN;
+	sched_output(t->job, OUT_STDERR, head, sizeof(head) - 1);
+	if (t->error != NULL)
+		sched_output(t->job, OUT_STDERR, t->error, strlen(t->error));
+	else
+		sched_output(t->job, OUT_STDERR, "out of memory", 13);
+	sched_output(t->job, OUT_STDERR, "\n", 1);
+}
+
 void
 task_destroy(struct task *t, struct obj **work)
 {
+	report_unseen(t);
 	if (vkind_is_ref(t->o.ekind) && t->state == TASK_DONE)
 		obj_drop(t->result.o, work);
 	if (t->waiting_on != NULL)
@@ -731,6 +755,10 @@ job_end(struct sched *s, struct job *j)
 	struct task *t;
 
 	j->ending = true;
+	for (t = j->tasks; t != NULL && t->jnext != NULL; t = t->jnext)
+		;
+	for (; t != NULL; t = t->jprev)		/* oldest first */
+		report_unseen(t);
 	for (t = j->tasks; t != NULL; t = t->jnext)
 		t->o.refs++;
 	for (t = j->tasks; t != NULL; t = t->jnext)

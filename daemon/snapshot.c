@@ -275,7 +275,7 @@ enc_task(struct enc *e, const struct task *t, Snap__Task *st,
 	snap__task__init(st);
 	st->state = t->state;
 	st->rkind = t->o.ekind;
-	st->flags = t->flags & (TF_CANCEL | TF_INTERNAL);
+	st->flags = t->flags & TF_SAVED;
 	row->state = t->state;
 	row->due_ms = -1;
 	if (task_state_ended(t->state)) {
@@ -849,7 +849,7 @@ check_task(const struct dec *d, uint32_t id, const Snap__Task *t)
 
 	if (t->state > TASK_TIMEDOUT || t->state == TASK_RUNNING ||
 	    t->rkind >= VK__COUNT ||
-	    (t->flags & ~(uint32_t)(TF_CANCEL | TF_INTERNAL)) != 0)
+	    (t->flags & ~(uint32_t)TF_SAVED) != 0)
 		return BAD(d, "task %u: bad state %u, kind %u or flags %u", id,
 		    t->state, t->rkind, t->flags);
 	if (task_state_ended(t->state)) {

@@ -93,7 +93,11 @@ enum {
 	TF_CANCEL = 1,			/* cancel requested while running */
 	TF_INTERNAL = 2,		/* await_timeout's child */
 	TF_INLIST = 4,			/* on waiting_on's waiter list */
+	TF_SEEN = 8,			/* its failure reached an awaiter, or
+					 * was reported as unawaited */
 };
+/* The flags a snapshot keeps. */
+#define TF_SAVED	(TF_CANCEL | TF_INTERNAL | TF_SEEN)
 
 struct job;
 

@@ -377,6 +377,7 @@ check_child(struct vm *vm, struct task *t, struct task *c, unsigned dk)
 	case TASK_CANCELLED:
 		return sc_errorf(&vm->err, SC_ECANCELLED, "task cancelled");
 	default:
+		c->flags |= TF_SEEN;
 		if (c->error == NULL)
 			return sc_errorf(&vm->err, SC_ENOMEM, "out of memory");
 		vm_fail(vm, t, TASK_FAILED, c->error, strlen(c->error));
