@@ -13,47 +13,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "file.h"
 #include "scriptc.h"
 
 #define FILE_MAX	(64u << 20)	/* largest FILE read; the daemon's cap
 					 * (limits.max_module_size) is lower */
-
-/* Read all of path (at most FILE_MAX bytes) into *bufp, *lenp. */
-static int
-slurp(const char *path, char **bufp, size_t *lenp)
-{
-	FILE *f = fopen(path, "rb");
-	size_t len = 0, cap = 65536;
-	char *buf = NULL, *nb;
-
-	*bufp = NULL;
-	if (f == NULL)
-		return -1;
-	for (;;) {
-		if ((nb = realloc(buf, cap + 1)) == NULL)
-			goto fail;
-		buf = nb;
-		len += fread(buf + len, 1, cap - len, f);
-		if (len < cap)
-			break;
-		if (cap >= FILE_MAX) {
-			errno = EFBIG;
-			goto fail;
-		}
-		cap *= 2;
-	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-fail:
-	free(buf);
-	fclose(f);
-	return -1;
-}
 
 static bool
 has_suffix(const char *s, const char *suffix)
@@ -95,8 +59,8 @@ cmd_submit_file(struct ctl *ctl, struct cmd_args *a, struct conn *c,
 			    "(whole seconds, 0 to %u)", tmo, UINT32_MAX);
 		sub.timeout_s = (uint32_t)v;
 	}
-	if (slurp(path, &src, &len) != 0) {
-		fprintf(stderr, "scriptctl: %s: %s\n", path, strerror(errno));
+	if (file_read(path, FILE_MAX, &src, &len, &err) != SC_OK) {
+		fprintf(stderr, "scriptctl: %s\n", err.msg);
 		return CTL_EXIT_USAGE;
 	}
 	bytes = (const uint8_t *)src;

@@ -28,6 +28,7 @@
 
 #include "cfg.h"
 #include "ffiworker.h"
+#include "file.h"
 #include "log.h"
 #include "loop.h"
 #include "modio.h"
@@ -66,46 +67,6 @@ usage(FILE *f)
 	    "       scriptd --help | --version\n");
 }
 
-/* Read a whole file (at most SOURCE_MAX bytes) into a malloc'd buffer. */
-static int
-read_file(const char *path, char **bufp, size_t *lenp)
-{
-	FILE *f = fopen(path, "rb");
-	size_t len = 0, cap = 65536;
-	char *buf = NULL, *nb;
-
-	*bufp = NULL;
-	if (f == NULL)
-		return SC_EIO;
-	for (;;) {
-		size_t n;
-
-		if ((nb = realloc(buf, cap + 1)) == NULL)
-			goto fail;
-		buf = nb;
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (len < cap)
-			break;
-		if (cap >= SOURCE_MAX) {
-			errno = EFBIG;
-			goto fail;
-		}
-		cap *= 2;
-	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return SC_OK;
-fail:
-	fclose(f);
-	free(buf);
-	return SC_EIO;
-}
-
 static bool
 ends_with(const char *s, const char *suffix)
 {
@@ -129,8 +90,8 @@ load(const char *path, struct module **mp)
 	int rc = 2;
 
 	*mp = NULL;
-	if (read_file(path, &src, &len) != SC_OK) {
-		fprintf(stderr, "scriptd: %s: %s\n", path, strerror(errno));
+	if (file_read(path, SOURCE_MAX, &src, &len, &err) != SC_OK) {
+		fprintf(stderr, "scriptd: %s\n", err.msg);
 		return 2;
 	}
 	bytes = (const uint8_t *)src;
