@@ -41,7 +41,6 @@
 
 #define BATCH		1000		/* items per commit (one busy turn) */
 #define WINDOW		4096		/* pipelined submissions in flight */
-#define RBUF_SIZE	(1u << 20)	/* reply read buffer */
 #define NPROBES		2000		/* lateness samples */
 #define SETUP_S		60.0		/* recovery database: at most this */
 
@@ -149,8 +148,8 @@ tjob_done(void *arg, struct job *j, int status, const char *error)
 	struct tjob *t = arg;
 	struct sc_error err = { 0 };
 
-	must(store_put_final(t->st, t->id, status, error, NULL, wall_ms(), &err),
-	    &err);
+	must(store_put_final(t->st, t->id, status, error, NULL, wall_ms(),
+	    &err), &err);
 	if (t->late != NULL) {
 		struct timespec ts;
 
@@ -352,7 +351,8 @@ lateness(long n)
 		sched_run(s, SCHED_SLICES_PER_TURN);
 		if (store_in_batch(st))
 			commit(st);
-		if (ndone < NPROBES && !sched_has_ready(s) && (ms = sched_next_timer_ms(s)) > 0) {
+		if (ndone < NPROBES && !sched_has_ready(s) &&
+		    (ms = sched_next_timer_ms(s)) > 0) {
 			struct timespec ts = { ms / 1000,
 			    (ms % 1000) * 1000000 };
 
@@ -374,112 +374,6 @@ lateness(long n)
 }
 
 /* The daemon */
-
-struct rd {
-	int fd;				/* connection */
-	uint8_t *buf;			/* RBUF_SIZE bytes */
-	size_t off;			/* first unparsed byte */
-	size_t len;			/* bytes held */
-};
-
-static void
-put(int fd, const void *buf, size_t len)
-{
-	struct sc_error err;
-
-	if (frame_write_fd(fd, buf, len, &err) != SC_OK)
-		bench_die("write: %s", err.msg);
-}
-
-/* Whether a whole reply is already buffered (no read needed). */
-static bool
-have_frame(const struct rd *r)
-{
-	struct sc_error err;
-	size_t boff, blen;
-
-	return frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE, &boff,
-	    &blen, &err) == SC_OK;
-}
-
-static Wire__Reply *
-next_reply(struct rd *r)
-{
-	struct sc_error err;
-	Wire__Reply *rep;
-	size_t boff, blen;
-	int pr;
-
-	for (;;) {
-		pr = frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE,
-		    &boff, &blen, &err);
-		if (pr == SC_OK)
-			break;
-		if (pr != FRAME_PARTIAL)
-			bench_die("bad reply frame: %s", err.msg);
-		if (r->off > 0) {
-			memmove(r->buf, r->buf + r->off, r->len - r->off);
-			r->len -= r->off;
-			r->off = 0;
-		}
-		ssize_t n = read(r->fd, r->buf + r->len, RBUF_SIZE - r->len);
-
-		if (n == 0)
-			bench_die("the daemon closed the connection");
-		if (n < 0 && errno != EINTR)
-			bench_die("read: %s", strerror(errno));
-		if (n > 0)
-			r->len += (size_t)n;
-	}
-	if (frame_unpack_reply(r->buf + r->off + boff, blen, &rep, &err) !=
-	    SC_OK)
-		bench_die("bad reply: %s", err.msg);
-	r->off += boff + blen;
-	if (rep->result_case == WIRE__REPLY__RESULT_ERROR)
-		bench_die("request %llu refused: %s", (unsigned long long)rep->id,
-		    rep->error->message);
-	return rep;
-}
-
-static size_t
-pack_req(Wire__Request *req, uint8_t *buf)
-{
-	size_t n = wire__request__pack(req, buf + FRAME_HEADER_SIZE);
-
-	frame_header((uint32_t)n, buf);
-	return n + FRAME_HEADER_SIZE;
-}
-
-static size_t
-pack_submit(uint64_t id, const uint8_t *mod, size_t modlen, uint8_t *buf)
-{
-	Wire__Request req = WIRE__REQUEST__INIT;
-	Wire__Submit sub = WIRE__SUBMIT__INIT;
-
-	sub.module.data = (uint8_t *)mod;
-	sub.module.len = modlen;
-	sub.ephemeral = false;		/* durable */
-	req.id = id;
-	req.req_case = WIRE__REQUEST__REQ_SUBMIT;
-	req.submit = &sub;
-	return pack_req(&req, buf);
-}
-
-static void
-hello(struct rd *r)
-{
-	Wire__Request req = WIRE__REQUEST__INIT;
-	Wire__Hello h = WIRE__HELLO__INIT;
-	uint8_t buf[256];
-
-	h.protocol_version = WIRE_PROTOCOL_VERSION;
-	h.client = (char *)"bench_durable";
-	req.id = 1;
-	req.req_case = WIRE__REQUEST__REQ_HELLO;
-	req.hello = &h;
-	put(r->fd, buf, pack_req(&req, buf));
-	frame_msg_free(next_reply(r));
-}
 
 /* Start scriptd on db; returns seconds until it accepted a connection. */
 static double
@@ -522,7 +416,8 @@ start_daemon(const char *scriptd, const char *db, long maxtasks)
 			return bench_now_s() - t0;
 		}
 		close(fd);
-		if (waitpid(bench_daemon_pid, NULL, WNOHANG) == bench_daemon_pid) {
+		if (waitpid(bench_daemon_pid, NULL, WNOHANG) ==
+		    bench_daemon_pid) {
 			bench_daemon_pid = -1;
 			bench_die("scriptd exited during start (see %s)", log);
 		}
@@ -545,7 +440,7 @@ static void
 submissions(const char *scriptd, long n)
 {
 	char db[96], sock[96];
-	struct rd r = { 0 };
+	struct bench_conn r;
 	uint8_t *mod, *out;
 	size_t modlen;
 	uint64_t id = 2;
@@ -558,36 +453,29 @@ submissions(const char *scriptd, long n)
 	snprintf(db, sizeof(db), "%s/submit.db", dir);
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	start_daemon(scriptd, db, 1000000);
-	{
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-		if ((r.fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
-		    connect(r.fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-			bench_die("connect: %s", strerror(errno));
-	}
-	if ((r.buf = malloc(RBUF_SIZE)) == NULL ||
-	    (out = malloc(256 * (modlen + 64))) == NULL)
+	bench_connect(&r, sock, "bench_durable");
+	if ((out = malloc(256 * (modlen + 64))) == NULL)
 		bench_die("out of memory");
-	hello(&r);
 	t0 = bench_now_s();
 	while (got < n) {
 		size_t olen = 0;
 
 		while (sent < n && sent - got < WINDOW && olen <
 		    255 * (modlen + 64)) {
-			olen += pack_submit(id++, mod, modlen, out + olen);
+			olen += bench_pack_submit(id++, mod, modlen, false,
+			    out + olen);
 			sent++;
 		}
 		if (olen > 0)
-			put(r.fd, out, olen);
+			bench_put(r.fd, out, olen);
 		/* take every reply already here before writing again, as
 		 * bench_submit does (one write per reply would make the
 		 * client, not the daemon, the limit) */
 		do {
-			frame_msg_free(next_reply(&r));
+			frame_msg_free(bench_next_reply(&r));
 			got++;
-		} while (got < sent && (have_frame(&r) || sent - got >= WINDOW));
+		} while (got < sent && (bench_have_frame(&r) ||
+		    sent - got >= WINDOW));
 	}
 	printf("%-32s %9.0f /s (%ld durable jobs, %d in flight, "
 	    "synchronous = full; goal >= 50,000/s)\n",
@@ -595,8 +483,9 @@ submissions(const char *scriptd, long n)
 	    WINDOW);
 	t0 = bench_now_s();
 	for (long i = 0; i < n / 50; i++) {
-		put(r.fd, out, pack_submit(id++, mod, modlen, out));
-		frame_msg_free(next_reply(&r));
+		bench_put(r.fd, out, bench_pack_submit(id++, mod, modlen,
+		    false, out));
+		frame_msg_free(bench_next_reply(&r));
 	}
 	printf("%-32s %9.0f /s (%ld durable jobs, each acknowledged before "
 	    "the next: one commit each)\n", "submit durable, one at a time",

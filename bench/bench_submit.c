@@ -32,142 +32,9 @@
 #include "scriptc.h"
 
 #define WINDOW		4096		/* pipelined requests in flight */
-#define RBUF_SIZE	(1u << 20)	/* reply read buffer */
 #define LAT_RUNS	2000		/* latency samples */
 
-struct rd {
-	int fd;				/* connection */
-	uint8_t *buf;			/* RBUF_SIZE bytes */
-	size_t off;			/* first unparsed byte */
-	size_t len;			/* bytes held */
-};
-
 static char dir[64];
-
-static int
-dial(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-		bench_die("connect %s: %s", path, strerror(errno));
-	return fd;
-}
-
-static void
-put(int fd, const void *buf, size_t len)
-{
-	struct sc_error err;
-
-	if (frame_write_fd(fd, buf, len, &err) != SC_OK)
-		bench_die("write: %s", err.msg);
-}
-
-/* The next whole frame's body from r (reading as needed), or die. */
-static void
-next_frame(struct rd *r, const uint8_t **bodyp, size_t *lenp)
-{
-	struct sc_error err;
-	size_t boff, blen;
-	int pr;
-
-	for (;;) {
-		pr = frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE,
-		    &boff, &blen, &err);
-		if (pr == SC_OK) {
-			*bodyp = r->buf + r->off + boff;
-			*lenp = blen;
-			r->off += boff + blen;
-			return;
-		}
-		if (pr != FRAME_PARTIAL)
-			bench_die("bad reply frame: %s", err.msg);
-		if (r->off > 0) {
-			memmove(r->buf, r->buf + r->off, r->len - r->off);
-			r->len -= r->off;
-			r->off = 0;
-		}
-		ssize_t n = read(r->fd, r->buf + r->len, RBUF_SIZE - r->len);
-
-		if (n == 0)
-			bench_die("the daemon closed the connection");
-		if (n < 0 && errno != EINTR)
-			bench_die("read: %s", strerror(errno));
-		if (n > 0)
-			r->len += (size_t)n;
-	}
-}
-
-/* Is a whole frame already buffered? */
-static bool
-have_frame(const struct rd *r)
-{
-	struct sc_error err;
-	size_t boff, blen;
-
-	return frame_parse(r->buf + r->off, r->len - r->off, RBUF_SIZE, &boff,
-	    &blen, &err) == SC_OK;
-}
-
-static Wire__Reply *
-next_reply(struct rd *r)
-{
-	struct sc_error err;
-	Wire__Reply *rep;
-	const uint8_t *body;
-	size_t len;
-
-	next_frame(r, &body, &len);
-	if (frame_unpack_reply(body, len, &rep, &err) != SC_OK)
-		bench_die("bad reply: %s", err.msg);
-	if (rep->result_case == WIRE__REPLY__RESULT_ERROR)
-		bench_die("request %llu refused: %s", (unsigned long long)rep->id,
-		    rep->error->message);
-	return rep;
-}
-
-/* Pack a Request into buf (header + body); returns the frame's length. */
-static size_t
-pack_req(Wire__Request *req, uint8_t *buf)
-{
-	size_t n = wire__request__pack(req, buf + FRAME_HEADER_SIZE);
-
-	frame_header((uint32_t)n, buf);
-	return n + FRAME_HEADER_SIZE;
-}
-
-static size_t
-pack_submit(uint64_t id, const uint8_t *mod, size_t modlen, uint8_t *buf)
-{
-	Wire__Request req = WIRE__REQUEST__INIT;
-	Wire__Submit sub = WIRE__SUBMIT__INIT;
-
-	sub.module.data = (uint8_t *)mod;
-	sub.module.len = modlen;
-	sub.ephemeral = true;
-	req.id = id;
-	req.req_case = WIRE__REQUEST__REQ_SUBMIT;
-	req.submit = &sub;
-	return pack_req(&req, buf);
-}
-
-static void
-hello(struct rd *r)
-{
-	Wire__Request req = WIRE__REQUEST__INIT;
-	Wire__Hello h = WIRE__HELLO__INIT;
-	uint8_t buf[256];
-
-	h.protocol_version = WIRE_PROTOCOL_VERSION;
-	h.client = (char *)"bench_submit";
-	req.id = 1;
-	req.req_case = WIRE__REQUEST__REQ_HELLO;
-	req.hello = &h;
-	put(r->fd, buf, pack_req(&req, buf));
-	frame_msg_free(next_reply(r));
-}
 
 static const uint8_t *
 compile(const char *src, scriptc_result **rp, size_t *lenp)
@@ -224,7 +91,8 @@ start_daemon(const char *scriptd)
 			return;
 		}
 		close(fd);
-		if (waitpid(bench_daemon_pid, NULL, WNOHANG) == bench_daemon_pid) {
+		if (waitpid(bench_daemon_pid, NULL, WNOHANG) ==
+		    bench_daemon_pid) {
 			bench_daemon_pid = -1;
 			if ((f = fopen(log, "r")) != NULL) {
 				while (fgets(line, sizeof(line), f))
@@ -254,7 +122,7 @@ stop_daemon(void)
 
 /* Submit n jobs with at most WINDOW in flight; submissions per second. */
 static double
-pipelined(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
+pipelined(struct bench_conn *r, uint64_t *id, const uint8_t *mod, size_t modlen,
     long n)
 {
 	uint8_t *out = malloc(256 * (modlen + 64));
@@ -266,30 +134,33 @@ pipelined(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
 
 		while (sent < n && sent - got < WINDOW && olen <
 		    255 * (modlen + 64)) {
-			olen += pack_submit((*id)++, mod, modlen, out + olen);
+			olen += bench_pack_submit((*id)++, mod, modlen,
+			    true, out + olen);
 			sent++;
 		}
 		if (olen > 0)
-			put(r->fd, out, olen);
+			bench_put(r->fd, out, olen);
 		do {
-			frame_msg_free(next_reply(r));
+			frame_msg_free(bench_next_reply(r));
 			got++;
-		} while (got < sent && (have_frame(r) || sent - got >= WINDOW));
+		} while (got < sent && (bench_have_frame(r) ||
+		    sent - got >= WINDOW));
 	}
 	free(out);
 	return (double)n / (bench_now_s() - t0);
 }
 
 static double
-one_at_a_time(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen,
-    long n)
+one_at_a_time(struct bench_conn *r, uint64_t *id, const uint8_t *mod,
+    size_t modlen, long n)
 {
 	uint8_t *out = malloc(modlen + 64);
 	double t0 = bench_now_s();
 
 	for (long i = 0; i < n; i++) {
-		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
-		frame_msg_free(next_reply(r));
+		bench_put(r->fd, out, bench_pack_submit((*id)++, mod, modlen,
+		    true, out));
+		frame_msg_free(bench_next_reply(r));
 	}
 	free(out);
 	return (double)n / (bench_now_s() - t0);
@@ -314,7 +185,7 @@ report(const char *what, double *v, int n, const char *goal)
 
 /* Submit, then Logs with follow on the ack, until the first output. */
 static void
-latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
+latency(struct bench_conn *r, uint64_t *id, const uint8_t *mod, size_t modlen)
 {
 	static double ack[LAT_RUNS], first[LAT_RUNS];
 	uint8_t out[4096];
@@ -326,8 +197,9 @@ latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
 		double t0 = bench_now_s();
 		bool done = false, seen = false;
 
-		put(r->fd, out, pack_submit((*id)++, mod, modlen, out));
-		rep = next_reply(r);
+		bench_put(r->fd, out, bench_pack_submit((*id)++, mod, modlen,
+		    true, out));
+		rep = bench_next_reply(r);
 		ack[i] = bench_now_s() - t0;
 		lg.job = rep->submit->job;
 		lg.follow = true;
@@ -335,9 +207,9 @@ latency(struct rd *r, uint64_t *id, const uint8_t *mod, size_t modlen)
 		req.id = (*id)++;
 		req.req_case = WIRE__REQUEST__REQ_LOGS;
 		req.logs = &lg;
-		put(r->fd, out, pack_req(&req, out));
+		bench_put(r->fd, out, bench_pack_req(&req, out));
 		while (!done) {
-			rep = next_reply(r);
+			rep = bench_next_reply(r);
 			if (!seen && rep->log->data.len > 0) {
 				first[i] = bench_now_s() - t0;
 				seen = true;
@@ -390,12 +262,12 @@ raw_peer(size_t frame, long n)
 
 	snprintf(path, sizeof(path), "%s/echo", dir);
 	pid = echo_server(path);
-	fd = dial(path);
+	fd = bench_dial(path);
 	for (int i = 0; i < LAT_RUNS * 10; i++) {
 		size_t got = 0;
 
 		t0 = bench_now_s();
-		put(fd, buf, frame);
+		bench_put(fd, buf, frame);
 		while (got < frame) {
 			ssize_t k = read(fd, buf, frame - got);
 
@@ -413,7 +285,7 @@ raw_peer(size_t frame, long n)
 	for (long done = 0; done < n; done += WINDOW) {
 		size_t want = frame * WINDOW, got = 0;
 
-		put(fd, buf, want);
+		bench_put(fd, buf, want);
 		while (got < want) {
 			ssize_t k = read(fd, buf, want - got);
 
@@ -423,7 +295,8 @@ raw_peer(size_t frame, long n)
 		}
 	}
 	printf("%-28s %9.0f /s (%zu-byte messages, %d in flight)\n",
-	    "raw socket pipelined", (double)n / (bench_now_s() - t0), frame, WINDOW);
+	    "raw socket pipelined", (double)n / (bench_now_s() - t0), frame,
+	    WINDOW);
 	close(fd);
 	waitpid(pid, NULL, 0);
 	free(buf);
@@ -438,7 +311,7 @@ main(int argc, char **argv)
 	long jobs = argc > 2 ? atol(argv[2]) : 200000;
 	uint64_t id = 2;
 	uint8_t probe[4096];
-	struct rd r = { 0 };
+	struct bench_conn r;
 	char sock[96];
 
 	if (argc < 2) {
@@ -450,9 +323,7 @@ main(int argc, char **argv)
 	pmod = compile("print(\"x\")\n", &printer, &plen);
 	start_daemon(argv[1]);
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
-	r.fd = dial(sock);
-	r.buf = malloc(RBUF_SIZE);
-	hello(&r);
+	bench_connect(&r, sock, "bench_submit");
 
 	/* Warm up, then measure. */
 	(void)pipelined(&r, &id, tmod, tlen, 1000);
@@ -464,7 +335,7 @@ main(int argc, char **argv)
 	    one_at_a_time(&r, &id, tmod, tlen, jobs / 10), jobs / 10);
 	latency(&r, &id, pmod, plen);
 	close(r.fd);
-	raw_peer(pack_submit(id, tmod, tlen, probe), jobs);
+	raw_peer(bench_pack_submit(id, tmod, tlen, true, probe), jobs);
 	stop_daemon();
 	free(r.buf);
 	scriptc_free(triv);
