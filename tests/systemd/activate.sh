@@ -7,45 +7,12 @@
 # and a refused reload, STOPPING=1 on SIGTERM; and with JOURNAL_STREAM
 # naming stderr, every log line has its "<N>" priority and no time.
 # Environment: SCRIPTD, SCRIPTCTL, SDLISTEN (binaries).
-set -u
 if ! command -v systemd-socket-activate >/dev/null 2>&1; then
 	echo "skip: systemd-socket-activate not installed (Debian: systemd)" >&2
 	exit 77
 fi
-T=$(mktemp -d /tmp/scriptd-sd.XXXXXX) || exit 1
-DPID=
-LPID=
-
-cleanup() {
-	st=$?
-	trap - EXIT INT TERM HUP
-	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null
-	[ -n "$LPID" ] && kill -TERM "$LPID" 2>/dev/null
-	if [ "$st" -ne 0 ] && [ "$st" -ne 77 ]; then
-		echo "--- daemon log" >&2; cat "$T/daemon.log" >&2
-		echo "--- notify messages" >&2; cat "$T/notify" >&2
-	fi
-	rm -rf "$T"
-	exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-fail() {
-	echo "FAIL (activate): $*" >&2
-	exit 1
-}
-
-# wait_for FILE ERE [SECONDS]: until a line of FILE matches.
-wait_for() {
-	i=0
-	while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt $((${3:-10} * 20)) ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+. "$(dirname "$0")/lib.sh"
+SHOW="daemon.log notify"
 
 count() {
 	grep -Ec -- "$2" "$1" 2>/dev/null

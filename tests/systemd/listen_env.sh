@@ -6,39 +6,8 @@
 # inherited fd 3 that is not a listening Unix stream socket is refused.
 # A notify socket given as a file path gets READY=1 and STOPPING=1.
 # Environment: SCRIPTD, SCRIPTCTL, SDLISTEN (binaries).
-set -u
-T=$(mktemp -d /tmp/scriptd-sdenv.XXXXXX) || exit 1
-DPID=
-LPID=
-
-cleanup() {
-	st=$?
-	trap - EXIT INT TERM HUP
-	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null
-	[ -n "$LPID" ] && kill -TERM "$LPID" 2>/dev/null
-	if [ "$st" -ne 0 ] && [ "$st" -ne 77 ] && [ -f "$T/log" ]; then
-		echo "--- daemon log" >&2; cat "$T/log" >&2
-	fi
-	rm -rf "$T"
-	exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-fail() {
-	echo "FAIL (listen_env): $*" >&2
-	exit 1
-}
-
-wait_for() {
-	i=0
-	while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+. "$(dirname "$0")/lib.sh"
+SHOW="log"
 
 SOCK=$T/s.sock
 ARGS="--socket $SOCK --db $T/db"
