@@ -1301,12 +1301,14 @@ snapshot_decode(struct sched *s, struct prog *p, uint32_t tenant,
 			goto fail;
 	if ((r = link_tasks(&d)) != SC_OK)
 		goto fail;
+	/* hooks first: a failed task nothing refers to any more is reported
+	 * as it goes (report_unseen) */
+	if (hooks != NULL)
+		j->hooks = *hooks;
 	for (uint32_t i = 0; i < no; i++)
 		obj_unref(d.ov[i]);
 	for (uint32_t i = 0; i < nt; i++)
 		obj_unref(&d.tv[i]->o);
-	if (hooks != NULL)
-		j->hooks = *hooks;
 	*jp = j;
 	*deadline_ms = sj->deadline_ms;
 	goto out;
