@@ -386,27 +386,59 @@ check_child(struct vm *vm, struct task *t, struct task *c, unsigned dk)
 }
 
 /*
- * The task c can only wait for, or NULL: c waits (or, restored, is queued
- * to look again) in an await or a join_all for a task that has not ended,
- * with no timer to end the wait (await_timeout has one).
+ * The task a join_all queued to look again (woken, or restored) will wait
+ * for, as poll_join() will see it: NULL if it will fail (a failed task in
+ * its array, looked for from idx on when FUTF_FAILSEEN says one of the
+ * job failed, else up to the first live one) or has nothing left to wait
+ * for.
+ */
+static const struct task *
+join_target(const struct vfut *f)
+{
+	const struct varr *a = (const struct varr *)f->child;
+	const struct task *first = NULL;
+
+	if (a == NULL || a->h.o.ekind != VK_TASK)
+		return NULL;
+	for (uint32_t n = f->idx; n < a->len; n++) {
+		const struct task *x = (const struct task *)a->v[n].o;
+
+		if (x == NULL)
+			return NULL;
+		if (!task_state_ended(x->state)) {
+			if (first == NULL)
+				first = x;
+			if (!(f->flags & FUTF_FAILSEEN))
+				break;
+		} else if (x->state != TASK_DONE &&
+		    (first == NULL || (f->flags & FUTF_FAILSEEN)))
+			return NULL;
+	}
+	return first;
+}
+
+/*
+ * The task c can only wait for, or NULL: c waits in an await or a
+ * join_all (on waiting_on) for a task that has not ended, with no timer to
+ * end the wait (await_timeout has one); or it is queued to look again at
+ * such an await (restored from a snapshot) or join_all (woken, or
+ * restored), and will wait for that task.
  */
 static const struct task *
 blocked_on(const struct task *c)
 {
 	const struct task *next = NULL;
+	bool join = c->wait == WAIT_LEAF && c->fut != NULL &&
+	    c->fut->h.o.sub == FUT_JOIN;
 
-	if ((c->state != TASK_WAITING && c->state != TASK_READY) ||
-	    c->timer != TIMER_NONE)
+	if (c->timer != TIMER_NONE)
 		return NULL;
-	if (c->wait == WAIT_TASK)
+	if (c->state == TASK_WAITING && (c->wait == WAIT_TASK || join))
 		next = c->waiting_on;
-	else if (c->wait == WAIT_LEAF && c->fut != NULL &&
-	    c->fut->h.o.sub == FUT_JOIN) {
-		const struct varr *a = (const struct varr *)c->fut->child;
-
-		if (a != NULL && a->h.o.ekind == VK_TASK && c->fut->idx < a->len)
-			next = (const struct task *)a->v[c->fut->idx].o;
-	}
+	else if (c->state == TASK_READY && c->wait == WAIT_TASK)
+		next = c->waiting_on;
+	else if (c->state == TASK_READY && join)
+		next = join_target(c->fut);
 	return next != NULL && !task_state_ended(next->state) ? next : NULL;
 }
 
@@ -1004,13 +1036,31 @@ vm_op_mk(struct vm *vm, struct task *t, uint32_t i)
 	case OP_MKYIELD:
 		r = fut_new(t, FUT_YIELD, VK_UNIT, 0, &fu);
 		break;
-	case OP_MKJOIN:
-		if ((r = fut_new(t, FUT_JOIN, VK_ARRAY, 0, &fu)) == SC_OK) {
-			fu->jkind = (uint8_t)INS_C(i);
-			if ((fu->child = regs[INS_B(i)].o) != NULL)
-				fu->child->refs++;
+	case OP_MKJOIN: {
+		/* the tasks as they are now: a later change to the array does
+		 * not change what the join waits for, before or after a
+		 * restart (a restored join looks at its array again) */
+		const struct varr *src = (const struct varr *)regs[INS_B(i)].o;
+		struct varr *cp = NULL;
+
+		if (src != NULL) {
+			if ((r = arr_new(t, src->h.o.ekind, src->len, &cp)) !=
+			    SC_OK)
+				break;
+			for (uint32_t n = 0; n < src->len; n++) {
+				val_ref(src->h.o.ekind, src->v[n]);
+				cp->v[cp->len++] = src->v[n];
+			}
 		}
+		if ((r = fut_new(t, FUT_JOIN, VK_ARRAY, 0, &fu)) != SC_OK) {
+			if (cp != NULL)
+				obj_unref(&cp->h.o);
+			break;
+		}
+		fu->jkind = (uint8_t)INS_C(i);
+		fu->child = cp != NULL ? &cp->h.o : NULL;
 		break;
+	}
 	case OP_MKTIMEOUT:
 		if ((r = fut_new(t, FUT_TIMEOUT, INS_C(i), 0, &fu)) == SC_OK) {
 			fu->child = regs[a + 1].o;
