@@ -133,6 +133,8 @@ struct ffipool {
 	bool drop_priv;			/* running as root: workers drop */
 	uint32_t uid, gid;		/* ... to these */
 	struct ffipool_stats st;
+	pid_t *strays;			/* killed workers not reaped yet */
+	uint32_t nstrays;		/* ... */
 	struct frame_arena arena;	/* decodes worker frames, no malloc */
 	_Alignas(16) uint8_t arena_mem[16384];
 };
@@ -794,6 +796,28 @@ reap(pid_t pid)
 	return status;
 }
 
+/* Whether killed process pid is gone (reaped now, or not ours). */
+static bool
+reaped(pid_t pid)
+{
+	int status;
+	pid_t r = waitpid(pid, &status, WNOHANG);
+
+	return r == pid || (r < 0 && errno != EINTR);
+}
+
+/* Reap the strays that have exited since. */
+static void
+strays_reap(struct ffipool *p)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->nstrays; i++)
+		if (!reaped(p->strays[i]))
+			p->strays[n++] = p->strays[i];
+	p->nstrays = n;
+}
+
 static void
 schedule_respawn(struct worker *w)
 {
@@ -834,6 +858,8 @@ worker_died(struct worker *w)
 	status = reap(w->pid);
 	w->pid = -1;
 	w->state = W_OFF;
+	if (p->nstrays > 0)
+		strays_reap(p);
 	w->cur = NULL;
 	if (c != NULL) {
 		death_cause(w, status, why, sizeof(why));
@@ -1276,8 +1302,8 @@ resolve_user(struct ffipool *p, const struct cfg *cfg, struct sc_error *err)
  * Kill every worker at once, then reap them together for at most
  * STOP_WAIT_MS: one stuck in the kernel (D state, a page fault on a hung
  * network file system) does not exit until it leaves it, and a reload
- * must not stall the loop for that long. One not reaped by then is left
- * a zombie, and said so.
+ * must not stall the loop for that long. One not reaped by then becomes
+ * a stray, looked for again at each worker's death and each stop.
  */
 static void
 workers_kill_all(struct ffipool *p)
@@ -1285,30 +1311,40 @@ workers_kill_all(struct ffipool *p)
 	int64_t until = now_ms() + STOP_WAIT_MS;
 	struct timespec ms = { 0, 1000000 };
 	uint32_t left;
-	int status;
 
+	strays_reap(p);
 	for (uint32_t i = 0; i < p->nw; i++)
 		if (p->w[i].pid > 0)
 			kill(p->w[i].pid, SIGKILL);
-	do {
+	for (;;) {
 		left = 0;
 		for (uint32_t i = 0; i < p->nw; i++) {
-			pid_t r;
-
 			if (p->w[i].pid <= 0)
 				continue;
-			r = waitpid(p->w[i].pid, &status, WNOHANG);
-			if (r == p->w[i].pid || (r < 0 && errno != EINTR))
+			if (reaped(p->w[i].pid))
 				p->w[i].pid = -1;
 			else
 				left++;
 		}
-	} while (left > 0 && now_ms() < until && nanosleep(&ms, NULL) >= 0);
-	for (uint32_t i = 0; i < p->nw; i++)
-		if (p->w[i].pid > 0)
-			log_error("FFI worker %u (pid %ld) did not exit within "
-			    "%d ms of SIGKILL; left behind unreaped", i,
-			    (long)p->w[i].pid, STOP_WAIT_MS);
+		if (left == 0 || now_ms() >= until)
+			break;
+		nanosleep(&ms, NULL);	/* a signal cuts it short: look */
+	}
+	for (uint32_t i = 0; i < p->nw; i++) {
+		pid_t *ns;
+
+		if (p->w[i].pid <= 0)
+			continue;
+		log_error("FFI worker %u (pid %ld) did not exit within %d ms "
+		    "of SIGKILL; it will be reaped when it does", i,
+		    (long)p->w[i].pid, STOP_WAIT_MS);
+		if ((ns = realloc(p->strays, (p->nstrays + 1) *
+		    sizeof(*ns))) != NULL) {
+			p->strays = ns;
+			p->strays[p->nstrays++] = p->w[i].pid;
+		}
+		p->w[i].pid = -1;
+	}
 }
 
 static void
@@ -1406,6 +1442,8 @@ ffipool_free(struct ffipool *p)
 		q_del(&p->q, c);
 		call_free(c);
 	}
+	strays_reap(p);
+	free(p->strays);
 	free(p->h);
 	free(p);
 }

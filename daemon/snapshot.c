@@ -846,10 +846,11 @@ static int
 check_task(const struct dec *d, uint32_t id, const Snap__Task *t)
 {
 	bool root = id == d->sj->root;
+	uint32_t flags = d->sj->format >= 2 ? TF_SAVED : TF_CANCEL |
+	    TF_INTERNAL;
 
 	if (t->state > TASK_TIMEDOUT || t->state == TASK_RUNNING ||
-	    t->rkind >= VK__COUNT ||
-	    (t->flags & ~(uint32_t)TF_SAVED) != 0)
+	    t->rkind >= VK__COUNT || (t->flags & ~flags) != 0)
 		return BAD(d, "task %u: bad state %u, kind %u or flags %u", id,
 		    t->state, t->rkind, t->flags);
 	if (task_state_ended(t->state)) {
@@ -888,9 +889,9 @@ validate(const struct dec *d)
 	const Snap__Job *sj = d->sj;
 	int r;
 
-	if (sj->format != SNAPSHOT_FORMAT)
-		return BAD(d, "format %u (this scriptd reads %d)", sj->format,
-		    SNAPSHOT_FORMAT);
+	if (sj->format < SNAPSHOT_FORMAT_OLDEST || sj->format > SNAPSHOT_FORMAT)
+		return BAD(d, "format %u (this scriptd reads %d to %d)",
+		    sj->format, SNAPSHOT_FORMAT_OLDEST, SNAPSHOT_FORMAT);
 	if (sj->nfns != d->m->nfns)
 		return BAD(d, "made for a module of %u functions, not this one "
 		    "(%u)", sj->nfns, d->m->nfns);

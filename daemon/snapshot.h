@@ -19,7 +19,9 @@
 #include "sched.h"
 #include "store.h"
 
-#define SNAPSHOT_FORMAT		1		/* snap.Job.format */
+#define SNAPSHOT_FORMAT		2		/* snap.Job.format written */
+#define SNAPSHOT_FORMAT_OLDEST	1		/* ... and the oldest read: 1
+					 * lacks TF_SEEN */
 #define SNAPSHOT_BYTES_MAX	(16u << 20)	/* encoded job snapshot */
 #define SNAPSHOT_DECODE_MEM_MAX	(128u << 20)	/* protobuf-c unpack of one */
 

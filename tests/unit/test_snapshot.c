@@ -721,16 +721,21 @@ test_validation(void)
 	f1.n_live = hold->states[0].nlive;
 	f1.live = live1;
 	CHECK_INT_EQ(f1.n_live, 2);		/* s and n live across */
-	/* a good one first: it runs on from inside hold() */
-	{
-		size_t len = snap__job__get_packed_size(&sj);
-		uint8_t *buf = malloc(len);
+	/* a good one first, in every format read: it runs on from inside
+	 * hold() */
+	for (uint32_t fmt = SNAPSHOT_FORMAT_OLDEST; fmt <= SNAPSHOT_FORMAT;
+	    fmt++) {
+		size_t len;
+		uint8_t *buf;
 		static struct outcome o;
 		struct job_hooks h = { on_out, on_done, &o };
 		struct sched *s = new_sched(NULL);
 		struct job *j;
 		int64_t dl;
 
+		sj.format = fmt;
+		len = snap__job__get_packed_size(&sj);
+		buf = malloc(len);
 		snap__job__pack(&sj, buf);
 		memset(&o, 0, sizeof(o));
 		CHECK_INT_EQ(snapshot_decode(s, p, 1, &h, buf, len, 0, &j, &dl,
@@ -741,8 +746,14 @@ test_validation(void)
 		sched_free(s);
 		free(buf);
 	}
-	sj.format = 2;
-	bad_snapshot(p, &sj, "snapshot: format 2 (this scriptd reads 1)");
+	sj.format = 3;
+	bad_snapshot(p, &sj, "snapshot: format 3 (this scriptd reads 1 to 2)");
+	sj.format = 0;
+	bad_snapshot(p, &sj, "snapshot: format 0 (this scriptd reads 1 to 2)");
+	sj.format = 1;
+	root.flags = TF_SEEN;		/* format 2 on */
+	bad_snapshot(p, &sj, "or flags 8");
+	root.flags = 0;
 	sj.format = SNAPSHOT_FORMAT;
 	sj.nfns++;
 	bad_snapshot(p, &sj, "made for a module of");
