@@ -77,6 +77,8 @@ struct node {
 	bool is_mut;			/* N_LET: 'let mut' */
 	bool has_semi;			/* N_EXPR_STMT: explicit ';' followed */
 	bool has_value;			/* N_BLOCK: last item is its value */
+	bool untyped;			/* N_ARRAY: no element has a type of
+					   its own ([], [[], []]) */
 	struct pos pos;			/* first token; the operator for
 					   N_BINARY, the '=' for N_ASSIGN */
 	const char *name;		/* N_NAME N_CALL N_LET N_FOR_*: arena */

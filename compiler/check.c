@@ -387,16 +387,11 @@ check_name(struct checker *c, struct node *n)
 }
 
 /* An array literal with no element that has a type of its own ([] or
- * [[], []]): it takes its type from where it goes. */
+ * [[], []], found by the parser): it takes its type from where it goes. */
 static bool
 untyped_array(const struct node *x)
 {
-	if (x->kind != N_ARRAY)
-		return false;
-	for (uint32_t i = 0; i < x->list.n; i++)
-		if (!untyped_array(x->list.items[i]))
-			return false;
-	return true;
+	return x->kind == N_ARRAY && x->untyped;
 }
 
 /* x, an untyped array inside one whose type cannot be inferred: the
@@ -433,10 +428,10 @@ check_array(struct checker *c, struct node *n, struct type *want)
 
 		if (i < seen && !untyped_array(x))
 			continue;		/* checked above */
-		if (elem != NULL)
+		if (elem != NULL && !(is_err(elem) && untyped_array(x)))
 			expect_type(c, x, elem, "array element");
 		else
-			untyped_error(c, x);
+			untyped_error(c, x);	/* said once, or already */
 	}
 	if (elem == NULL) {
 		if (n->list.n == 0)

@@ -530,8 +530,13 @@ parse_primary(struct parser *p)
 		if ((n = node_new(p, N_ARRAY, t.pos)) == NULL)
 			return NULL;
 		advance(p);
-		return parse_list(p, n, TOK_RBRACKET, "after array elements") ?
-		    n : NULL;
+		if (!parse_list(p, n, TOK_RBRACKET, "after array elements"))
+			return NULL;
+		n->untyped = true;
+		for (uint32_t i = 0; i < n->list.n && n->untyped; i++)
+			n->untyped = n->list.items[i]->kind == N_ARRAY &&
+			    n->list.items[i]->untyped;
+		return n;
 	case TOK_RETURN:
 		if ((n = node_new(p, N_RETURN, t.pos)) == NULL)
 			return NULL;
