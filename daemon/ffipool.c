@@ -926,7 +926,9 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 	 * result: the handle goes in any case, so it can never name a slot
 	 * the worker gave to another pointer, and no Release follows (one
 	 * refused before the call leaves its pointer in the worker until the
-	 * worker goes: a leak, never a mix-up). */
+	 * worker goes: a leak, never a mix-up; put_arg() checks everything
+	 * the worker would refuse first, so only a disagreement between the
+	 * two could). */
 	if (c->release != 0) {
 		uint32_t i = handle_slot((int64_t)c->release);
 
