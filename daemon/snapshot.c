@@ -744,6 +744,10 @@ check_obj(const struct dec *d, uint32_t id, const Snap__Object *o)
 		    d->m->consts[o->konst - 1].kind != CONST_STRING)
 			return BAD(d, "object %u: constant %u is not a string "
 			    "constant of the module", id, o->konst - 1);
+		if (o->owner > nt)		/* unused, but in range */
+			return BAD(d, "object %u: owner task %u out of range "
+			    "(%llu tasks)", id, o->owner,
+			    (unsigned long long)nt);
 		return SC_OK;
 	}
 	if (o->owner == 0 || o->owner > nt)
@@ -958,7 +962,7 @@ make_objs(struct dec *d, struct prog *p)
 {
 	for (size_t i = 0; i < d->sj->n_objects; i++) {
 		const Snap__Object *o = d->sj->objects[i];
-		struct task *own = o->owner ? d->tv[o->owner - 1] : NULL;
+		struct task *own;
 		struct vstr *sv;
 		struct varr *av;
 		struct vfut *fv;
@@ -969,6 +973,7 @@ make_objs(struct dec *d, struct prog *p)
 			d->ov[i]->refs++;
 			continue;
 		}
+		own = d->tv[o->owner - 1];	/* check_obj: in range */
 		switch (o->kind) {
 		case VK_STRING:
 			r = str_new(own, (const char *)o->str.data, o->str.len,
@@ -1124,7 +1129,8 @@ fill_task(struct dec *d, uint32_t id, struct task *t, const Snap__Task *st)
 	}
 	if (task_state_ended(st->state)) {
 		if ((msg = malloc(st->error.len + 1)) != NULL) {
-			memcpy(msg, st->error.data, st->error.len);
+			if (st->error.len > 0)	/* else data may be NULL */
+				memcpy(msg, st->error.data, st->error.len);
 			msg[st->error.len] = '\0';
 		}
 		sched_kill(d->s, t, st->state, msg != NULL ? msg :
