@@ -98,6 +98,9 @@ struct worker {
 	int fsig;			/* its signal */
 	int fsys;			/* SIGSYS: the system call */
 	bool fmem;			/* address space exhausted */
+	const char *broke;		/* we killed it: how it broke the
+					 * protocol (a static string) */
+	uint64_t sent;			/* calls sent to this incarnation */
 	char lasterr[SC_ERRMSG_MAX];	/* why the last start failed; "" once
 					 * a start succeeded */
 };
@@ -621,6 +624,7 @@ send_call(struct worker *w, struct call *c)
 	ssize_t n;
 
 	w->cur = c;
+	w->sent++;
 	/* straight to the socket when nothing is queued: waiting for the
 	 * loop to see it writable costs a turn per call */
 	if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0 &&
@@ -743,7 +747,10 @@ death_cause(struct worker *w, int status, char *buf, size_t size)
 	int sig = w->faulted ? w->fsig : WIFSIGNALED(status) ?
 	    WTERMSIG(status) : 0;
 
-	if (w->timed_out)
+	if (w->broke != NULL)
+		snprintf(buf, size, "lost its FFI worker, which broke the "
+		    "protocol (%s) and was killed", w->broke);
+	else if (w->timed_out)
 		snprintf(buf, size, "timed out after %" PRIu64 " ms "
 		    "(ffi.call_timeout); its worker was killed",
 		    cfg->ffi.call_timeout_ms);
@@ -847,7 +854,7 @@ static void
 worker_died(struct worker *w)
 {
 	struct ffipool *p = w->p;
-	bool started = w->state == W_READY;
+	bool started = w->state == W_READY, served = w->sent > 0;
 	char why[MSG_MAX], msg[MSG_MAX];
 	struct call *c = w->cur;
 	int status;
@@ -869,20 +876,28 @@ worker_died(struct worker *w)
 		    why);
 		p->st.faults++;
 		call_fail(p, c, msg);	/* a handle it freed died anyway */
-	} else if (started && !w->retired)
+	} else if (started && served && !w->retired)
 		log_warn("FFI worker %u died while idle", w->idx);
 	handles_of_worker_die(p, w);
 	fail_pinned(w, w->retired ? "the worker was retired after using half "
 	    "of ffi.worker_cpu" : "the worker was replaced");
 	w->epoch++;
 	w->faulted = w->fmem = w->timed_out = w->retired = false;
+	w->broke = NULL;
+	w->sent = 0;
 	w->cpu_checked = 0;
-	if (started) {
+	if (started && served) {
 		w->backoff_ms = RESPAWN_MIN_MS;
 		if (spawn(w) != SC_OK) {
 			schedule_respawn(w);
 			fail_if_broken(p);
 		}
+	} else if (started) {
+		/* Ready, then dead before its first call (a library's thread,
+		 * a broken worker): restarting at once would spin */
+		log_warn("FFI worker %u died before its first call; starting "
+		    "another in %" PRId64 " ms", w->idx, w->backoff_ms);
+		schedule_respawn(w);
 	} else {
 		/* it never served: do not spin on a worker that cannot
 		 * start (missing library, bad user), and do not keep
@@ -900,6 +915,32 @@ worker_died(struct worker *w)
 
 /* Workers: reading */
 
+/* The worker's frames are input: one that breaks the protocol is killed,
+ * and why goes into the error of the call it held. */
+static void
+protocol_broken(struct worker *w, const char *why)
+{
+	log_error("FFI worker %u broke the protocol (%s); killing it", w->idx,
+	    why);
+	if (w->broke == NULL)
+		w->broke = why;
+	kill(w->pid, SIGKILL);
+}
+
+/* The Value member a result of C type ct comes in (ffiworker.c result()). */
+static int
+value_case(unsigned ct)
+{
+	switch (ct) {
+	case CT_INT64:
+	case CT_INT32:	return FFI__VALUE__V_I;
+	case CT_DOUBLE:	return FFI__VALUE__V_F;
+	case CT_BOOL:	return FFI__VALUE__V_B;
+	case CT_STRING:	return FFI__VALUE__V_S;
+	default:	return FFI__VALUE__V_HANDLE;
+	}
+}
+
 static void
 got_reply(struct worker *w, const Ffi__Reply *r)
 {
@@ -913,8 +954,8 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 
 	if (c == NULL || r->id != c->id) {
 		log_error("FFI worker %u: reply to call %" PRIu64 " it was not "
-		    "given; killing it", w->idx, r->id);
-		kill(w->pid, SIGKILL);
+		    "given", w->idx, r->id);
+		protocol_broken(w, "a reply to a call it was not given");
 		return;
 	}
 	evtimer_del(w->deadline);
@@ -941,23 +982,35 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 		call_fail(p, c, msg);
 		return;
 	}
+	if (a->ret != CT_VOID && (fv == NULL ||
+	    (int)fv->v_case != value_case(a->ret))) {
+		/* the worker's reply is input too: a wrong kind is a broken
+		 * (or subverted) worker */
+		log_error("FFI worker %u: a reply of kind %d to %s", w->idx,
+		    fv != NULL ? (int)fv->v_case : 0, a->symbol);
+		snprintf(msg, sizeof(msg), "extern call %s lost its FFI "
+		    "worker, which broke the protocol (a reply that does not "
+		    "fit the result type) and was killed", a->symbol);
+		call_fail(p, c, msg);
+		protocol_broken(w, "a reply that does not fit the result type");
+		return;
+	}
 	switch (a->ret) {
 	case CT_VOID:
 		break;
 	case CT_INT64:
 	case CT_INT32:
-		v.i = fv != NULL && fv->v_case == FFI__VALUE__V_I ? fv->i : 0;
+		v.i = fv->i;
 		break;
 	case CT_DOUBLE:
-		v.f = fv != NULL && fv->v_case == FFI__VALUE__V_F ? fv->f : 0;
+		v.f = fv->f;
 		break;
 	case CT_BOOL:
-		v.i = fv != NULL && fv->v_case == FFI__VALUE__V_B && fv->b;
+		v.i = fv->b;
 		break;
 	case CT_STRING: {
 		/* an empty bytes field may decode with data NULL */
-		bool has = fv != NULL && fv->v_case == FFI__VALUE__V_S &&
-		    fv->s.data != NULL;
+		bool has = fv->s.data != NULL;
 		const char *s = has ? (const char *)fv->s.data : "";
 		size_t n = has ? fv->s.len : 0;
 
@@ -975,8 +1028,7 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 		return;
 	}
 	case CT_PTR: {
-		uint64_t slot = fv != NULL && fv->v_case ==
-		    FFI__VALUE__V_HANDLE ? fv->handle : 0;
+		uint64_t slot = fv->handle;
 
 		if (slot == 0)
 			break;			/* NULL */
@@ -1009,17 +1061,14 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 	if (frame_unpack_arena(&ffi__from_worker__descriptor, body, len,
 	    FFI_DECODE_MEM(len), &w->p->arena, (ProtobufCMessage **)&m,
 	    &err) != SC_OK) {
-		log_error("FFI worker %u: bad frame (%s); killing it", w->idx,
-		    err.msg);
-		kill(w->pid, SIGKILL);
+		log_error("FFI worker %u: bad frame (%s)", w->idx, err.msg);
+		protocol_broken(w, "a frame that does not decode");
 		return;
 	}
 	switch (m->m_case) {
 	case FFI__FROM_WORKER__M_READY:
 		if (w->state != W_STARTING) {
-			log_error("FFI worker %u: a second Ready; killing it",
-			    w->idx);
-			kill(w->pid, SIGKILL);
+			protocol_broken(w, "a second Ready");
 		} else if (m->ready->error != NULL &&
 		    m->ready->error[0] != '\0') {
 			snprintf(w->lasterr, sizeof(w->lasterr), "%s",
@@ -1046,8 +1095,7 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 		w->fmem = m->fault->memory;
 		break;
 	default:
-		log_error("FFI worker %u: unknown message; killing it", w->idx);
-		kill(w->pid, SIGKILL);
+		protocol_broken(w, "a message of no known kind");
 		break;
 	}
 	frame_arena_done(&w->p->arena, &m->base);
@@ -1066,9 +1114,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	    FRAME_HEADER_SIZE) {
 		p = evbuffer_pullup(in, FRAME_HEADER_SIZE);
 		if (frame_header_len(p, FFI_FRAME_MAX, &blen, &err) != SC_OK) {
-			log_error("FFI worker %u: %s; killing it", w->idx,
-			    err.msg);
-			kill(w->pid, SIGKILL);
+			log_error("FFI worker %u: %s", w->idx, err.msg);
+			protocol_broken(w, "an empty or oversized frame");
 			evbuffer_drain(in, len);
 			return;
 		}
