@@ -101,6 +101,7 @@ struct worker {
 	const char *broke;		/* we killed it: how it broke the
 					 * protocol (a static string) */
 	uint64_t sent;			/* calls sent to this incarnation */
+	int64_t ready_ms;		/* monotonic ms of its Ready */
 	char lasterr[SC_ERRMSG_MAX];	/* why the last start failed; "" once
 					 * a start succeeded */
 };
@@ -677,7 +678,7 @@ dispatch(struct ffipool *p)
 		struct call *c;
 
 		if (w->state != W_READY || w->cur != NULL || w->retired ||
-		    retire_if_spent(w))
+		    w->broke != NULL || retire_if_spent(w))
 			continue;
 		while ((c = w->pinned.head) != NULL) {
 			q_del(&w->pinned, c);
@@ -854,7 +855,11 @@ static void
 worker_died(struct worker *w)
 {
 	struct ffipool *p = w->p;
-	bool started = w->state == W_READY, served = w->sent > 0;
+	bool started = w->state == W_READY;
+	/* Ready, then dead before its first call and soon: a library's
+	 * thread, a broken worker; restarting at once would spin */
+	bool early = started && w->sent == 0 &&
+	    now_ms() - w->ready_ms < RESPAWN_MAX_MS;
 	char why[MSG_MAX], msg[MSG_MAX];
 	struct call *c = w->cur;
 	int status;
@@ -876,7 +881,7 @@ worker_died(struct worker *w)
 		    why);
 		p->st.faults++;
 		call_fail(p, c, msg);	/* a handle it freed died anyway */
-	} else if (started && served && !w->retired)
+	} else if (started && !early && !w->retired)
 		log_warn("FFI worker %u died while idle", w->idx);
 	handles_of_worker_die(p, w);
 	fail_pinned(w, w->retired ? "the worker was retired after using half "
@@ -886,15 +891,13 @@ worker_died(struct worker *w)
 	w->broke = NULL;
 	w->sent = 0;
 	w->cpu_checked = 0;
-	if (started && served) {
+	if (started && !early) {
 		w->backoff_ms = RESPAWN_MIN_MS;
 		if (spawn(w) != SC_OK) {
 			schedule_respawn(w);
 			fail_if_broken(p);
 		}
 	} else if (started) {
-		/* Ready, then dead before its first call (a library's thread,
-		 * a broken worker): restarting at once would spin */
 		log_warn("FFI worker %u died before its first call; starting "
 		    "another in %" PRId64 " ms", w->idx, w->backoff_ms);
 		schedule_respawn(w);
@@ -1076,6 +1079,7 @@ got_frame(struct worker *w, const uint8_t *body, size_t len)
 		} else {
 			evtimer_del(w->deadline);
 			w->state = W_READY;
+			w->ready_ms = now_ms();
 			w->lasterr[0] = '\0';
 			log_debug("FFI worker %u ready (pid %ld)", w->idx,
 			    (long)w->pid);
@@ -1110,8 +1114,8 @@ read_cb(struct bufferevent *bev, void *arg)
 	size_t len, blen;
 	uint8_t *p;
 
-	while (w->bev == bev && (len = evbuffer_get_length(in)) >=
-	    FRAME_HEADER_SIZE) {
+	while (w->bev == bev && w->broke == NULL && (len =
+	    evbuffer_get_length(in)) >= FRAME_HEADER_SIZE) {
 		p = evbuffer_pullup(in, FRAME_HEADER_SIZE);
 		if (frame_header_len(p, FFI_FRAME_MAX, &blen, &err) != SC_OK) {
 			log_error("FFI worker %u: %s", w->idx, err.msg);

@@ -887,6 +887,36 @@ check_task(const struct dec *d, uint32_t id, const Snap__Task *t)
 	return check_frames(d, id, t);
 }
 
+/* Each future is at most one task's start or the leaf it waits in: two
+ * sharing one would run it twice, or wait for each other's call. */
+static int
+futures_unshared(const struct dec *d)
+{
+	const Snap__Job *sj = d->sj;
+	uint32_t *user;
+	int r = SC_OK;
+
+	if (sj->n_objects == 0)
+		return SC_OK;
+	if ((user = calloc(sj->n_objects, sizeof(*user))) == NULL)
+		return sc_errorf(d->err, SC_ENOMEM, "out of memory restoring a "
+		    "snapshot");
+	for (uint32_t i = 0; i < sj->n_tasks && r == SC_OK; i++) {
+		const Snap__Task *t = sj->tasks[i];
+		uint32_t f = t->fut;		/* in range where used */
+
+		if (f == 0 || f > sj->n_objects || task_state_ended(t->state) ||
+		    (t->saved != SAVED_START && t->wait != WAIT_LEAF))
+			continue;
+		if (user[f - 1] != 0)
+			r = BAD(d, "task %u: future %u is task %u's too", i + 1,
+			    f, user[f - 1]);
+		user[f - 1] = i + 1;
+	}
+	free(user);
+	return r;
+}
+
 static int
 validate(const struct dec *d)
 {
@@ -910,7 +940,7 @@ validate(const struct dec *d)
 	for (size_t i = 0; i < sj->n_tasks; i++)
 		if ((r = check_task(d, (uint32_t)i + 1, sj->tasks[i])) != SC_OK)
 			return r;
-	return SC_OK;
+	return futures_unshared(d);
 }
 
 /* A value of kind k from x (validated), taking a reference. */

@@ -403,8 +403,11 @@ join_target(const struct vfut *f)
 	for (uint32_t n = f->idx; n < a->len; n++) {
 		const struct task *x = (const struct task *)a->v[n].o;
 
-		if (x == NULL)
-			return NULL;
+		if (x == NULL) {		/* poll_join fails on reaching it */
+			if (first == NULL)
+				return NULL;
+			continue;
+		}
 		if (!task_state_ended(x->state)) {
 			if (first == NULL)
 				first = x;

@@ -10,6 +10,8 @@
  * The seeds are snapshots of that program taken at every point a job can
  * be saved, written by the target itself:
  *	FUZZ_SNAPSHOT_SEEDS=fuzz/corpus/snapshot build/fuzz/fuzz/fuzz_snapshot
+ * With FUZZ_SNAPSHOT_STRICT set every input must restore and run to its
+ * end: CTest replays the seeds so, to notice when they go stale.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -217,6 +219,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (getenv("FUZZ_LOG") != NULL)
 		fprintf(stderr, "%s\n", r != SC_OK ? err.msg : done ?
 		    "restored; the job ran to its end" : "restored");
+	if (getenv("FUZZ_SNAPSHOT_STRICT") != NULL && (r != SC_OK || !done))
+		die("a seed no longer restores and runs to its end (after a "
+		    "change to the compiler, write them again)", r != SC_OK ?
+		    err.msg : "it did not end");
 	sched_free(s);
 	return 0;
 }

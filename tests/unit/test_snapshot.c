@@ -672,6 +672,49 @@ bad_snapshot(struct prog *p, Snap__Job *sj, const char *want)
 	free(buf);
 }
 
+/* Two tasks naming one future (a start future here) are refused: one
+ * would run it twice, or wait forever for the other's extern call. */
+static void
+test_shared_future(void)
+{
+	struct prog *p = prog_of(
+	    "async fn f(n: int) -> int { n }\n"
+	    "let a = spawn(f(1))\n"
+	    "let b = spawn(f(2))\n"
+	    "await sleep(5)\n"
+	    "println(await a + await b)\n");
+	struct sc_error err;
+	struct sched *s = new_sched(NULL);
+	struct snapshot sn;
+	struct job *j;
+	Snap__Job *sj;
+	Snap__Task *ta = NULL, *tb = NULL;
+
+	fake_ms = 0;
+	CHECK_INT_EQ(sched_submit(s, p, 1, NULL, &j, &err), SC_OK);
+	CHECK_INT_EQ(sched_run(s, 1), 1);	/* the root, to its sleep */
+	CHECK(snapshot_ready(j));
+	CHECK_INT_EQ(snapshot_encode(j, 0, &sn, &err), SC_OK);
+	sj = snap__job__unpack(NULL, sn.len, sn.buf);
+	CHECK(sj != NULL);
+	for (size_t i = 0; sj != NULL && i < sj->n_tasks; i++)
+		if (sj->tasks[i]->saved == SAVED_START && sj->tasks[i]->fut) {
+			if (ta == NULL)
+				ta = sj->tasks[i];
+			else
+				tb = sj->tasks[i];
+		}
+	CHECK(ta != NULL && tb != NULL);
+	if (ta != NULL && tb != NULL) {
+		tb->fut = ta->fut;
+		bad_snapshot(p, sj, "is task");
+	}
+	snap__job__free_unpacked(sj, NULL);
+	snapshot_free(&sn);
+	sched_free(s);
+	prog_unref(p);
+}
+
 static void
 test_validation(void)
 {
@@ -1025,6 +1068,7 @@ main(void)
 	RUN(test_corrupt);
 	RUN(test_restore_faults);
 	RUN(test_validation);
+	RUN(test_shared_future);
 	RUN(test_ptr_stale);
 	RUN(test_snapshot_size);
 	RUN(test_lang_programs);
