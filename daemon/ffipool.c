@@ -100,7 +100,7 @@ struct worker {
 	bool fmem;			/* address space exhausted */
 	const char *broke;		/* we killed it: how it broke the
 					 * protocol (a static string) */
-	uint64_t sent;			/* calls sent to this incarnation */
+	bool had_call;			/* this incarnation was sent one */
 	int64_t ready_ms;		/* monotonic ms of its Ready */
 	char lasterr[SC_ERRMSG_MAX];	/* why the last start failed; "" once
 					 * a start succeeded */
@@ -625,7 +625,7 @@ send_call(struct worker *w, struct call *c)
 	ssize_t n;
 
 	w->cur = c;
-	w->sent++;
+	w->had_call = true;
 	/* straight to the socket when nothing is queued: waiting for the
 	 * loop to see it writable costs a turn per call */
 	if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0 &&
@@ -858,7 +858,7 @@ worker_died(struct worker *w)
 	bool started = w->state == W_READY;
 	/* Ready, then dead before its first call and soon: a library's
 	 * thread, a broken worker; restarting at once would spin */
-	bool early = started && w->sent == 0 &&
+	bool early = started && !w->had_call &&
 	    now_ms() - w->ready_ms < RESPAWN_MAX_MS;
 	char why[MSG_MAX], msg[MSG_MAX];
 	struct call *c = w->cur;
@@ -889,7 +889,7 @@ worker_died(struct worker *w)
 	w->epoch++;
 	w->faulted = w->fmem = w->timed_out = w->retired = false;
 	w->broke = NULL;
-	w->sent = 0;
+	w->had_call = false;
 	w->cpu_checked = 0;
 	if (started && !early) {
 		w->backoff_ms = RESPAWN_MIN_MS;
@@ -961,10 +961,17 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 		protocol_broken(w, "a reply to a call it was not given");
 		return;
 	}
+	a = &p->cfg->ffi.allow[c->func];
+	if ((r->error == NULL || r->error[0] == '\0') && a->ret != CT_VOID &&
+	    (fv == NULL || (int)fv->v_case != value_case(a->ret))) {
+		log_error("FFI worker %u: a reply of kind %d to %s", w->idx,
+		    fv != NULL ? (int)fv->v_case : 0, a->symbol);
+		protocol_broken(w, "a reply that does not fit the result type");
+		return;			/* its death fails the call */
+	}
 	evtimer_del(w->deadline);
 	w->cur = NULL;
 	p->st.calls++;
-	a = &p->cfg->ffi.allow[c->func];
 	/* The worker forgets the freed slot once it has made the call, even
 	 * if the reply is an error, and may hand it to this very call's
 	 * result: the handle goes in any case, so it can never name a slot
@@ -983,19 +990,6 @@ got_reply(struct worker *w, const Ffi__Reply *r)
 		snprintf(msg, sizeof(msg), "extern call %s failed: %s",
 		    a->symbol, r->error);
 		call_fail(p, c, msg);
-		return;
-	}
-	if (a->ret != CT_VOID && (fv == NULL ||
-	    (int)fv->v_case != value_case(a->ret))) {
-		/* the worker's reply is input too: a wrong kind is a broken
-		 * (or subverted) worker */
-		log_error("FFI worker %u: a reply of kind %d to %s", w->idx,
-		    fv != NULL ? (int)fv->v_case : 0, a->symbol);
-		snprintf(msg, sizeof(msg), "extern call %s lost its FFI "
-		    "worker, which broke the protocol (a reply that does not "
-		    "fit the result type) and was killed", a->symbol);
-		call_fail(p, c, msg);
-		protocol_broken(w, "a reply that does not fit the result type");
 		return;
 	}
 	switch (a->ret) {
