@@ -21,14 +21,9 @@
 #include "ffipool.h"
 #include "ffiworker.h"
 #include "frame.h"
+#include "pooltest.h"
 
 #define WAIT_MS		60000		/* for one reply (a loaded machine) */
-
-struct reply {
-	bool done;
-	char err[512];
-	union value v;
-};
 
 static struct event_base *base;
 static uint32_t nh;
@@ -115,15 +110,6 @@ lie(int fd, const char *how, uint64_t id)
 	}
 }
 
-static int64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read Init, say Ready, then lie to each Call; FFI_LIAR_LOG (a file) gets
  * a line per start, the monotonic ms. "die_idle" exits right after Ready. */
 static int
@@ -162,30 +148,6 @@ liar(int fd, const char *how)
 
 /* The daemon side */
 
-static void
-on_done(void *arg, void *key, const char *err, union value v,
-    const char *str, size_t slen)
-{
-	struct reply *r = key;
-
-	r->done = true;
-	snprintf(r->err, sizeof(r->err), "%s", err != NULL ? err : "");
-	r->v = v;
-}
-
-static void
-pump(struct reply *r, int64_t ms)
-{
-	int64_t end = ms_now() + ms;
-
-	while ((r == NULL || !r->done) && ms_now() < end) {
-		struct timeval tv = { 0, 10000 };
-
-		event_base_loopexit(base, &tv);
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-}
-
 static struct cfg *
 new_cfg(void)
 {
@@ -217,7 +179,7 @@ call_liar(const char *how, struct reply *r)
 	memset(r, 0, sizeof(*r));
 	CHECK_INT_EQ(ffipool_new(base, c, on_done, NULL, &pool, &err), SC_OK);
 	CHECK_INT_EQ(ffipool_call(pool, &rq, &err), SC_OK);
-	pump(r, WAIT_MS);
+	pump(base, r, WAIT_MS);
 	CHECK(r->done);
 	ffipool_free(pool);
 	free(c);
@@ -285,8 +247,8 @@ test_queued_call_survives_a_lie(void)
 	CHECK_INT_EQ(ffipool_call(pool, &ra, &err), SC_OK);
 	CHECK_INT_EQ(ffipool_call(pool, &rb, &err), SC_OK);
 	setenv("FFI_LIAR", "honest", 1);	/* for the replacement */
-	pump(&a, WAIT_MS);
-	pump(&b, WAIT_MS);
+	pump(base, &a, WAIT_MS);
+	pump(base, &b, WAIT_MS);
 	CHECK_STR_CONTAINS(a.err, "(a reply that does not fit the result "
 	    "type)");
 	CHECK_STR_EQ(b.err, "");
@@ -329,7 +291,7 @@ test_idle_death_backs_off(void)
 	setenv("FFI_LIAR_LOG", log, 1);
 	CHECK_INT_EQ(ffipool_new(base, c, on_done, NULL, &pool, &err), SC_OK);
 	while ((n = starts(log, t, 4)) < 4 && ms_now() < end)
-		pump(NULL, 50);
+		pump(base, NULL, 50);
 	ffipool_free(pool);
 	unlink(log);
 	unsetenv("FFI_LIAR_LOG");

@@ -17,15 +17,9 @@
 #include "ffipool.h"
 #include "ffiworker.h"
 #include "snapshot.h"
+#include "pooltest.h"
 
 #define WAIT_MS		60000		/* for one reply (a loaded machine) */
-
-struct reply {
-	bool done;
-	char err[512];
-	union value v;
-	char str[64];
-};
 
 static struct event_base *base;
 static struct cfg *cfg;
@@ -49,41 +43,6 @@ static struct mod_extern x_bad = { SC_FFILIB, "st_bad_utf8", 0, NULL,
 static struct mod_extern x_spin = { SC_FFILIB, "st_spin_ms", 1, p_i,
     CT_INT64 };
 
-static void
-on_done(void *arg, void *key, const char *err, union value v,
-    const char *str, size_t slen)
-{
-	struct reply *r = key;
-
-	r->done = true;
-	snprintf(r->err, sizeof(r->err), "%s", err != NULL ? err : "");
-	r->v = v;
-	snprintf(r->str, sizeof(r->str), "%.*s", (int)slen, str ? str : "");
-}
-
-static int64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run the loop until r is answered (or ms pass). */
-static void
-pump(struct reply *r, int64_t ms)
-{
-	int64_t end = ms_now() + ms;
-
-	while ((r == NULL || !r->done) && ms_now() < end) {
-		struct timeval tv = { 0, 10000 };
-
-		event_base_loopexit(base, &tv);
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-}
-
 /*
  * Call x for tenant 1000 + t of job `job` with args; returns the refusal
  * (SC_OK: queued, then waits for the reply in *r).
@@ -98,7 +57,7 @@ call(struct reply *r, uint32_t t, uint64_t job, const struct mod_extern *x,
 
 	memset(r, 0, sizeof(*r));
 	if ((rc = ffipool_call(pool, &rq, err)) == SC_OK)
-		pump(r, WAIT_MS);
+		pump(base, r, WAIT_MS);
 	return rc;
 }
 
@@ -243,7 +202,7 @@ test_limit_lifetime_job_end(void)
 	CHECK_INT_EQ(call(&r, 0, 3, &x_get, I(b), I(0), &err), SC_EDENIED);
 
 	/* age: past limits.handle_lifetime the handle fails and goes */
-	pump(NULL, 450);
+	pump(base, NULL, 450);
 	CHECK_INT_EQ(call(&r, 1, 4, &x_get, I(c), I(0), &err), SC_EDENIED);
 	ffipool_job_ended(pool, 4);
 	CHECK_INT_EQ(nh[1], 0);
@@ -258,7 +217,7 @@ test_lifetime_message(void)
 
 	CHECK_INT_EQ(call(&r, 0, 5, &x_new, I(1), I(0), &err), SC_OK);
 	h = r.v.i;
-	pump(NULL, 450);
+	pump(base, NULL, 450);
 	CHECK_INT_EQ(call(&r, 0, 5, &x_get, I(h), I(0), &err), SC_EDENIED);
 	CHECK_STR_CONTAINS(err.msg, "expired after 400 ms "
 	    "(limits.handle_lifetime)");
@@ -331,7 +290,7 @@ test_freed_while_queued(void)
 	rq.key = &gr;
 	rq.ext = &x_get;
 	CHECK_INT_EQ(ffipool_call(pool, &rq, &err), SC_OK);	/* queued */
-	pump(&gr, WAIT_MS);
+	pump(base, &gr, WAIT_MS);
 	CHECK(fr.done && gr.done);
 	CHECK_STR_EQ(fr.err, "");
 	CHECK_STR_CONTAINS(gr.err, "st_obj_get: FFI handle");
@@ -386,7 +345,7 @@ test_cpu(void)
 	CHECK_STR_EQ(r.err, "");
 	/* the retired worker's EOF takes its handle */
 	for (int i = 0; i < 1000 && nh[0] != 0; i++)
-		pump(NULL, 10);
+		pump(base, NULL, 10);
 	CHECK_INT_EQ(nh[0], 0);
 	/* the next call finds a fresh worker: the old one's handle is gone */
 	CHECK_INT_EQ(call(&r, 0, 9, &x_get, I(h), I(0), &err), SC_EDENIED);
