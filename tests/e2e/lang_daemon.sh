@@ -19,22 +19,11 @@ if [ "$cmd" = start ]; then
 		exit 0
 	fi
 	d=$(mktemp -d /tmp/scriptd-lang.XXXXXX) || exit 1
-	# The in-process runner has no tenant quotas: lift them here too.
-	cat >"$d/scriptd.conf" <<-CONF
-	[store]
-	synchronous = off
-	[tenant]
-	max_jobs = 100000
-	max_tasks = 1000000
-	submit_rate = 100000
-	submit_burst = 100000
-	spawn_rate = 1000000
-	spawn_burst = 1000000
-	CONF
+	conf=$(realpath "$(dirname "$0")/lang.conf") || exit 1
 	# shellcheck disable=SC2016,SC2086
 	setsid sh -c '"$@" & echo $! >"$0/pid"; wait $!; echo $? >"$0/status"' \
 	    "$d" ${SCRIPTD_WRAP:-} "$SCRIPTD" --socket "$d/sock" --db "$d/db" \
-	    --config "$d/scriptd.conf" </dev/null >"$d/log" 2>&1 &
+	    --config "$conf" </dev/null >"$d/log" 2>&1 &
 	i=0
 	until [ -s "$d/pid" ] || [ $i -ge 100 ]; do
 		sleep 0.05

@@ -3,7 +3,7 @@
 # For each seed in FIRST..LAST, gen_prog writes a program; scriptc must
 # compile it with no diagnostic at all; then `scriptd run` of the source,
 # `scriptd run` of the compiled .sbc and `scriptctl run` through one real
-# daemon (started here, tenant quotas lifted as e2e/lang_daemon.sh does)
+# daemon (started here with e2e/lang.conf, tenant quotas lifted)
 # must give the same stdout, stderr and exit status, and that status must
 # be the one the program's first line announces (0 "completes", 1 "fails").
 # Environment: SCRIPTD SCRIPTCTL SCRIPTC GEN_PROG (binaries); PROP_SKIP,
@@ -18,6 +18,7 @@ for v in SCRIPTD SCRIPTCTL SCRIPTC GEN_PROG; do
 	eval "p=\${$v:?$v is not set}"
 	eval "$v=\$(realpath \"\$p\")" || exit 1
 done
+CONF=$(realpath "$(dirname "$0")/../e2e/lang.conf") || exit 1
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 T=$(mktemp -d /tmp/scriptd-prop.XXXXXX) || exit 1
 DPID=
@@ -34,19 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-cat >"$T/scriptd.conf" <<-CONF
-[store]
-synchronous = off
-[tenant]
-max_jobs = 100000
-max_tasks = 1000000
-submit_rate = 100000
-submit_burst = 100000
-spawn_rate = 1000000
-spawn_burst = 1000000
-CONF
 : >"$T/daemon.log"
-"$SCRIPTD" --socket "$T/sock" --db "$T/db" --config "$T/scriptd.conf" \
+"$SCRIPTD" --socket "$T/sock" --db "$T/db" --config "$CONF" \
     </dev/null >"$T/daemon.log" 2>&1 &
 DPID=$!
 i=0
